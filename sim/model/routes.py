@@ -1,0 +1,141 @@
+"""Where a party may go and which way it chooses.
+
+The alternatives are (crossing, mode) pairs.  A party's choice is a multinomial
+logit over the ones it may use: travel time, the wait it has heard of (reported
+with a lag, not the true queue), and the appeal of the destination.  The logit is
+drawn by inverting its cumulative probabilities with the party's own uniform for
+that attempt, in a fixed order of alternatives, so a policy that changes one
+alternative moves only the parties whose choice it really changes (common random
+numbers).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.scenario.schema import Mode, Scenario
+
+__all__ = ["EARTH_RADIUS_KM", "Alternatives", "great_circle_km", "build_alternatives", "choose"]
+
+EARTH_RADIUS_KM = 6371.0088
+
+
+def great_circle_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
+    """Haversine distance, km, broadcasting over its arguments (degrees)."""
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2) - np.radians(lon1)
+    h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+@dataclass(frozen=True)
+class Alternatives:
+    """The (crossing, mode) alternatives and the fixed parts of their utilities.
+
+    Attributes
+    ----------
+    crossing, mode, country
+        Per alternative: crossing index, :class:`Mode`, destination country index.
+    car
+        Per alternative: True for the car mode (only parties with a car use it, and
+        they use nothing else).
+    origin_hours
+        Travel hours, shape (origins, crossings).
+    between_hours
+        Travel hours between crossings, shape (crossings, crossings), for re-routing.
+    origin_utility, between_utility
+        Fixed utility of each alternative from each origin / crossing: travel time,
+        destination and crossing appeal.  Shapes (origins, alternatives) and
+        (crossings, alternatives).
+    """
+
+    crossing: np.ndarray
+    mode: tuple[Mode, ...]
+    country: np.ndarray
+    car: np.ndarray
+    origin_hours: np.ndarray
+    between_hours: np.ndarray
+    origin_utility: np.ndarray
+    between_utility: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.crossing)
+
+    @property
+    def pairs(self) -> list[tuple[int, Mode]]:
+        """(crossing index, mode) per alternative."""
+        return list(zip(self.crossing.tolist(), self.mode))
+
+
+def build_alternatives(scenario: Scenario) -> Alternatives:
+    """Compile the scenario's crossings into alternatives and travel-time matrices."""
+    crossings = scenario.crossings
+    country_index = {country.iso: i for i, country in enumerate(scenario.countries)}
+    crossing_ids, modes = [], []
+    for i, crossing in enumerate(crossings):
+        for mode in Mode:  # fixed order: car, foot, bus
+            if mode in crossing.modes:
+                crossing_ids.append(i)
+                modes.append(mode)
+    crossing_index = np.array(crossing_ids, dtype=np.int32)
+    lat = np.array([c.lat for c in crossings])
+    lon = np.array([c.lon for c in crossings])
+    olat = np.array([o.lat for o in scenario.origins])
+    olon = np.array([o.lon for o in scenario.origins])
+    road_km_per_km = scenario.travel.detour_factor / scenario.travel.speed_kmh
+    origin_hours = great_circle_km(olat[:, None], olon[:, None], lat[None, :], lon[None, :]) * road_km_per_km
+    for j, crossing in enumerate(crossings):
+        for i, origin in enumerate(scenario.origins):
+            if origin.id in crossing.travel_hours:
+                origin_hours[i, j] = crossing.travel_hours[origin.id]
+    between_hours = great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) * road_km_per_km
+    appeal = np.array(
+        [scenario.countries[country_index[crossings[c].to]].appeal + crossings[c].appeal for c in crossing_ids]
+    )
+    per_hour = scenario.choice.travel_hour_utility
+    return Alternatives(
+        crossing=crossing_index,
+        mode=tuple(modes),
+        country=np.array([country_index[crossings[c].to] for c in crossing_ids], dtype=np.int32),
+        car=np.array([m is Mode.car for m in modes]),
+        origin_hours=origin_hours,
+        between_hours=between_hours,
+        origin_utility=per_hour * origin_hours[:, crossing_index] + appeal[None, :],
+        between_utility=per_hour * between_hours[:, crossing_index] + appeal[None, :],
+    )
+
+
+def choose(utility: np.ndarray, allowed: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+    """Draw one alternative per row from a logit over the allowed alternatives.
+
+    Parameters
+    ----------
+    utility
+        Utilities, shape (parties, alternatives).
+    allowed
+        Which alternatives each party may use, same shape.
+    uniform
+        One uniform in [0, 1) per party.
+
+    Returns
+    -------
+    numpy.ndarray
+        Index of the chosen alternative, or -1 where nothing is allowed.
+    """
+    masked = np.where(allowed, utility, -np.inf)
+    best = masked.max(axis=1, keepdims=True)
+    none = ~np.isfinite(best[:, 0])
+    weights = np.exp(masked - np.where(np.isfinite(best), best, 0.0))
+    cumulative = np.cumsum(weights, axis=1)
+    target = uniform[:, None] * cumulative[:, -1:]
+    choice = (cumulative <= target).sum(axis=1)
+    # Guard against the boundary u*total == total by rounding: stay on an allowed one.
+    choice = np.minimum(choice, utility.shape[1] - 1)
+    stray = ~allowed[np.arange(len(choice)), choice] & ~none
+    if stray.any():
+        last_allowed = utility.shape[1] - 1 - np.argmax(allowed[:, ::-1], axis=1)
+        choice[stray] = last_allowed[stray]
+    choice[none] = -1
+    return choice.astype(np.int32)

@@ -1,0 +1,1 @@
+"""Running scenarios: the Python API (:mod:`sim.run.api`), outputs, and the result store."""

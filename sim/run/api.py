@@ -1,0 +1,179 @@
+"""The Python API: ``sim.run(scenario, seed=…) -> Result``; the CLI is a thin layer over it.
+
+A notebook can run a scenario file, a :class:`~sim.scenario.LoadedScenario`, a
+validated :class:`~sim.scenario.schema.Scenario`, or a plain dict, look at the
+daily table and the accounting, and write the same folder the CLI writes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+
+from sim.model.engine import Ledger, simulate
+from sim.run.outputs import daily_table, format_csv, people_accounting
+from sim.run.store import write_dir_atomic, write_file_atomic
+from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
+from sim.scenario.errors import UsageError
+from sim.scenario.schema import Scenario
+
+__all__ = ["Result", "run", "resolve_scenario", "package_version"]
+
+
+def package_version() -> str:
+    """The installed version of crossings."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("crossings")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        return "0+unknown"
+
+
+@dataclass(frozen=True)
+class Result:
+    """One finished run.
+
+    Attributes
+    ----------
+    loaded
+        The scenario as resolved (after ``extends`` and overrides).
+    seed, scale
+        As run.
+    ledger
+        Every leg of every party (see :class:`~sim.model.engine.Ledger`).
+    daily
+        The tidy daily table (``date, place, measure, value``).
+    people
+        ``{"departed": N, "by_state": {...}, ...}``; the states sum to ``departed``.
+    wall_seconds
+        Time the simulation took.
+    """
+
+    loaded: LoadedScenario
+    seed: int
+    scale: float
+    ledger: Ledger
+    daily: pa.Table
+    people: dict[str, object]
+    wall_seconds: float
+
+    @property
+    def scenario(self) -> Scenario:
+        """The validated scenario."""
+        return self.loaded.scenario
+
+    @property
+    def daily_csv(self) -> str:
+        """``daily.csv`` as text: identical for the same scenario and seed."""
+        return format_csv(self.daily)
+
+    def manifest(self) -> dict[str, object]:
+        """What was run, with what, and where everyone ended up."""
+        resolved = dict(self.loaded.resolved)
+        resolved["seed"], resolved["scale"] = self.seed, self.scale
+        canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
+        return {
+            "scenario": resolved,
+            "scenario_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
+            "source": self.loaded.source,
+            "seed": self.seed,
+            "scale": self.scale,
+            "version": package_version(),
+            "wall_seconds": round(self.wall_seconds, 3),
+            "people": self.people,
+        }
+
+    def default_folder_name(self) -> str:
+        """``<scenario>-<seed>``, the folder under ``outputs/`` when no ``--out`` is given."""
+        return f"{self.scenario.name}-{self.seed}"
+
+    def write(self, out_dir: str | Path, *, figures: bool = True) -> Path:
+        """Write ``daily.csv``, ``manifest.json`` and ``figures/`` to ``out_dir``, atomically."""
+
+        def fill(folder: Path) -> None:
+            write_file_atomic(folder / "daily.csv", self.daily_csv)
+            if figures:
+                from sim.report import write_run_figures
+
+                write_run_figures(
+                    self.daily,
+                    folder / "figures",
+                    scenario_name=self.scenario.name,
+                    seed=self.seed,
+                    scale=self.scale,
+                    version=package_version(),
+                    events=[(shock.date, shock.id) for shock in self.scenario.departures.shocks],
+                )
+            # The manifest last: its presence marks a complete run.
+            write_file_atomic(folder / "manifest.json", json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
+
+        return write_dir_atomic(Path(out_dir), fill)
+
+
+def resolve_scenario(
+    scenario: str | Path | LoadedScenario | Scenario | dict, overrides: Sequence[str] = ()
+) -> LoadedScenario:
+    """Turn any accepted form of scenario into a :class:`LoadedScenario`."""
+    if isinstance(scenario, LoadedScenario):
+        if overrides:
+            raise UsageError("overrides apply to a scenario file or dict, not to an already loaded scenario")
+        return scenario
+    if isinstance(scenario, Scenario):
+        scenario = scenario.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if isinstance(scenario, dict):
+        return load_scenario_data(scenario, overrides=overrides)
+    return load_scenario(scenario, overrides)
+
+
+def run(
+    scenario: str | Path | LoadedScenario | Scenario | dict,
+    *,
+    seed: int | None = None,
+    scale: float | None = None,
+    overrides: Sequence[str] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> Result:
+    """Run a scenario.
+
+    Parameters
+    ----------
+    scenario
+        A scenario file path, a loaded or validated scenario, or a plain dict.
+    seed, scale
+        Override the scenario's seed and scale.
+    overrides
+        ``--set``-style ``dotted.path=value`` overrides (files and dicts only).
+    progress
+        ``progress(days_done, days_total)``, called once per simulated day.
+
+    Returns
+    -------
+    Result
+    """
+    loaded = resolve_scenario(scenario, overrides)
+    spec = loaded.scenario
+    seed = spec.seed if seed is None else int(seed)
+    scale = spec.scale if scale is None else float(scale)
+    if seed < 0:
+        raise UsageError(f"seed: expected an integer >= 0, found {seed}")
+    if not 0 < scale <= 1:
+        raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
+    began = time.perf_counter()
+    ledger = simulate(spec, seed=seed, scale=scale, progress=progress)
+    wall = time.perf_counter() - began
+    return Result(
+        loaded=loaded,
+        seed=seed,
+        scale=scale,
+        ledger=ledger,
+        daily=daily_table(ledger),
+        people=people_accounting(ledger),
+        wall_seconds=wall,
+    )

@@ -1,0 +1,211 @@
+"""From a run's ledger to its outputs: the accounting of people and the daily table.
+
+Everything here is a pure function of the :class:`~sim.model.engine.Ledger`.
+Counts of persons are scaled back to full scale (divided by ``scale``); waits are
+not scaled.  The daily table is tidy (``date, place, measure, value``); places are
+crossing ids, ISO country codes, and ``RU`` for the side people leave from.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pyarrow as pa
+
+from sim.model.engine import Decision, Ledger
+from sim.model.queueing import SERVED
+
+__all__ = ["STATES", "final_states", "people_accounting", "daily_table", "format_csv"]
+
+#: Where a departed person is at the end of the run; they sum to the departed.
+STATES = (
+    "crossed",
+    "queued",
+    "travelling",
+    "refused_home",
+    "turned_away_home",
+    "gave_up_home",
+    "no_route_home",
+)
+
+
+def final_states(ledger: Ledger) -> np.ndarray:
+    """Index into :data:`STATES` of each party's state at the end of the period."""
+    legs = ledger.legs
+    n = len(ledger.parties)
+    state = np.full(n, STATES.index("no_route_home"), dtype=np.int8)
+    last = np.full(n, -1, dtype=np.int64)
+    np.maximum.at(last, legs["party"], np.arange(len(legs["party"])))
+    has = last >= 0
+    leg = last[has]
+    decision = legs["decision"][leg]
+    processed = legs["served"][leg] >= 0
+    by_decision = np.select(
+        [
+            decision == Decision.ENTERED,
+            decision == Decision.REFUSED,
+            decision == Decision.TURNED_AWAY,
+            decision == Decision.GAVE_UP,
+            processed,
+        ],
+        [
+            STATES.index("crossed"),
+            STATES.index("refused_home"),
+            STATES.index("turned_away_home"),
+            STATES.index("gave_up_home"),
+            STATES.index("queued"),
+        ],
+        default=STATES.index("travelling"),
+    )
+    state[has] = by_decision
+    return state
+
+
+def people_accounting(ledger: Ledger) -> dict[str, object]:
+    """Simulated persons by final state; ``by_state`` sums exactly to ``departed``."""
+    size = ledger.parties.size.astype(np.int64)
+    state = final_states(ledger)
+    totals = np.bincount(state, weights=size, minlength=len(STATES)).astype(np.int64)
+    by_state = {name: int(totals[i]) for i, name in enumerate(STATES)}
+    departed = int(size.sum())
+    return {
+        "departed": departed,
+        "by_state": by_state,
+        "parties": len(size),
+        "full_scale_factor": 1.0 / ledger.scale,
+    }
+
+
+def daily_table(ledger: Ledger) -> pa.Table:
+    """The tidy daily table of a run (see the module docstring)."""
+    scenario = ledger.scenario
+    days = int(round(ledger.horizon_hours / 24))
+    per_person = 1.0 / ledger.scale
+    crossing_ids = [c.id for c in scenario.crossings]
+    countries = [c.iso for c in scenario.countries]
+    legs = ledger.legs
+    parties = ledger.parties
+    alt_crossing = ledger.alternatives.crossing[legs["alt"]]
+    alt_country = ledger.alternatives.country[legs["alt"]]
+    persons = parties.size[legs["party"]].astype(np.float64)
+    is_car = ledger.alternatives.car[legs["alt"]]
+    inside = lambda t: np.isfinite(t) & (t < ledger.horizon_hours)  # noqa: E731 - local shorthand
+    n_cross = len(crossing_ids)
+
+    rows: list[tuple[int, str, str, float]] = []
+
+    def add(place_names: list[str], measure: str, table: np.ndarray, *, only: np.ndarray | None = None) -> None:
+        for p, place in enumerate(place_names):
+            for day in range(days):
+                if only is None or only[p, day]:
+                    rows.append((day, place, measure, float(table[p, day])))
+
+    def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int) -> np.ndarray:
+        keep = mask & inside(times)
+        day = (times[keep] // 24).astype(np.int64)
+        flat = np.bincount(place[keep] * days + day, weights=persons[keep], minlength=n_places * days)
+        return flat.reshape(n_places, days) * per_person
+
+    processed = legs["served"] >= 0
+    decision = legs["decision"]
+    add(crossing_ids, "arrivals", count(alt_crossing, legs["arrive"], processed, n_cross))
+    add(crossing_ids, "entries", count(alt_crossing, legs["leave"], decision == Decision.ENTERED, n_cross))
+    add(crossing_ids, "refused", count(alt_crossing, legs["leave"], decision == Decision.REFUSED, n_cross))
+    add(crossing_ids, "turned_away", count(alt_crossing, legs["leave"], decision == Decision.TURNED_AWAY, n_cross))
+    out_of_queue = np.where(legs["served"] == SERVED, legs["start"], legs["leave"])
+    add(crossing_ids, "queue_persons_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, persons, processed, n_cross, days, ledger.horizon_hours) * per_person)
+    add(crossing_ids, "queue_vehicles_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, np.ones_like(persons), processed & is_car, n_cross, days, ledger.horizon_hours) * per_person)
+    served = (legs["served"] == SERVED) & inside(legs["start"])
+    wait = legs["start"] - legs["arrive"]
+    mean, p90, any_served = _wait_stats(alt_crossing[served], (legs["start"][served] // 24).astype(np.int64), wait[served], persons[served], n_cross, days)
+    add(crossing_ids, "wait_hours_mean", mean, only=any_served)
+    add(crossing_ids, "wait_hours_p90", p90, only=any_served)
+    entries_by_country = count(alt_country, legs["leave"], decision == Decision.ENTERED, len(countries))
+    add(countries, "entries", entries_by_country)
+    add(countries, "stock", np.cumsum(entries_by_country, axis=1))
+    depart_day = (parties.depart // 24).astype(np.int64)
+    departures = np.bincount(depart_day, weights=parties.size.astype(np.float64), minlength=days)[None, :days] * per_person
+    add(["RU"], "departures", departures)
+
+    start = scenario.period.start
+    dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
+    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return pa.table(
+        {
+            "date": pa.array([dates[r[0]] for r in rows], pa.string()),
+            "place": pa.array([r[1] for r in rows], pa.string()),
+            "measure": pa.array([r[2] for r in rows], pa.string()),
+            "value": pa.array([r[3] for r in rows], pa.float64()),
+        }
+    )
+
+
+def _queue_daily_max(
+    place: np.ndarray,
+    arrive: np.ndarray,
+    out: np.ndarray,
+    weight: np.ndarray,
+    mask: np.ndarray,
+    n_places: int,
+    days: int,
+    horizon: float,
+) -> np.ndarray:
+    """Exact daily maximum of a queue per place, from its joins and leaves."""
+    result = np.zeros((n_places, days))
+    for p in range(n_places):
+        keep = mask & (place == p) & (arrive < horizon)
+        if not keep.any():
+            continue
+        times = np.concatenate([arrive[keep], out[keep]])
+        change = np.concatenate([weight[keep], -weight[keep]])
+        # Leaves before joins at the same instant: a queue never counts a party twice.
+        order = np.lexsort((change, times))
+        times, level = times[order], np.cumsum(change[order])
+        within = times < horizon
+        times, level = times[within], level[within]
+        day = (times // 24).astype(np.int64)
+        np.maximum.at(result[p], day, level)
+        # A queue carried over midnight counts on the new day too.
+        carried_index = np.searchsorted(times, np.arange(days) * 24.0, side="left") - 1
+        carried = np.where(carried_index >= 0, level[np.maximum(carried_index, 0)], 0.0)
+        result[p] = np.maximum(result[p], carried)
+    return result
+
+
+def _wait_stats(
+    place: np.ndarray, day: np.ndarray, wait: np.ndarray, weight: np.ndarray, n_places: int, days: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Person-weighted mean and 90th percentile of waits per place and day of service."""
+    key = place.astype(np.int64) * days + day
+    size = n_places * days
+    total = np.bincount(key, weights=weight, minlength=size)
+    mean = np.divide(np.bincount(key, weights=weight * wait, minlength=size), total, out=np.zeros(size), where=total > 0)
+    p90 = np.zeros(size)
+    order = np.lexsort((wait, key))
+    key_sorted, wait_sorted, weight_sorted = key[order], wait[order], weight[order]
+    cumulative = np.cumsum(weight_sorted)
+    group_start = np.searchsorted(key_sorted, np.arange(size), side="left")
+    before = np.where(group_start > 0, cumulative[np.maximum(group_start - 1, 0)], 0.0)
+    for k in np.flatnonzero(total > 0):
+        lo = group_start[k]
+        hi = int(np.searchsorted(key_sorted, k, side="right"))
+        target = before[k] + 0.9 * total[k]
+        at = lo + int(np.searchsorted(cumulative[lo:hi], target - 1e-12, side="left"))
+        p90[k] = wait_sorted[min(at, hi - 1)]
+    return mean.reshape(n_places, days), p90.reshape(n_places, days), (total > 0).reshape(n_places, days)
+
+
+def format_csv(table: pa.Table) -> str:
+    """The daily table as CSV text, with numbers written the same way on every machine."""
+    lines = ["date,place,measure,value"]
+    for date, place, measure, value in zip(
+        table["date"].to_pylist(), table["place"].to_pylist(), table["measure"].to_pylist(), table["value"].to_pylist()
+    ):
+        lines.append(f"{date},{place},{measure},{_number(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    text = f"{value:.4f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text

@@ -1,0 +1,66 @@
+"""Atomic writes: a result appears complete or not at all.
+
+A run's folder is written under a temporary name beside its destination and
+renamed into place in one step, so an interrupted run never leaves a folder that
+looks finished.  Single files go the same way (temp file + ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from sim.scenario.errors import UsageError
+
+__all__ = ["write_file_atomic", "write_dir_atomic", "inside_outputs"]
+
+
+def write_file_atomic(path: Path, data: str | bytes) -> None:
+    """Write ``data`` to ``path`` via a temporary file in the same folder."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    mode = "wb" if isinstance(data, bytes) else "w"
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": "\n"})) as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_dir_atomic(destination: Path, fill: Callable[[Path], None]) -> Path:
+    """Build a folder with ``fill(tmp_dir)`` and move it to ``destination`` in one rename.
+
+    An existing ``destination`` is replaced only once the new folder is complete.
+    """
+    destination = Path(destination)
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
+    try:
+        fill(tmp)
+        if destination.exists():
+            old = destination.with_name(f".{destination.name}.old-{os.getpid()}")
+            os.rename(destination, old)
+            os.rename(tmp, destination)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.rename(tmp, destination)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return destination
+
+
+def inside_outputs(outputs_root: Path, name: str) -> Path:
+    """``outputs_root/name``, refusing any name that would lead outside ``outputs_root``."""
+    root = Path(outputs_root).resolve()
+    candidate = (root / name).resolve()
+    if candidate.parent != root or name in ("", ".", ".."):
+        raise UsageError(f"output name {name!r}: expected a plain folder name inside {outputs_root}, found a path leading elsewhere")
+    return candidate
