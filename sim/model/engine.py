@@ -159,7 +159,7 @@ class _Engine:
         self.report_times: list[float] = []
         self.report_waits: list[np.ndarray] = []
         self.released = 0
-        self.next_report = 0.0
+        self.next_report = scenario.choice.report_interval_hours
 
     # -- the simpy processes -------------------------------------------------------
 

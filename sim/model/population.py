@@ -24,7 +24,7 @@ import numpy as np
 from sim.model.departures import cumulative_hazard, hours_in_period
 from sim.model.policies import DocumentFlag
 from sim.model.randomness import Streams
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import DocumentMix, Scenario
 
 __all__ = ["ATTEMPT_DRAWS", "GROUPS", "Parties", "generate_parties"]
 
@@ -95,7 +95,7 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     if pool_persons > 0:
         pool = streams["pool"]
         count = int(pool_persons / mean_size * 1.2) + 32
-        attributes = _attributes(scenario, pool, count)
+        attributes = _attributes(scenario, scenario.people, pool, count)
         covered = np.searchsorted(np.cumsum(attributes["size"]), pool_persons) + 1
         attributes = {k: v[:covered] for k, v in attributes.items()}
         thresholds = pool.times.exponential(size=covered)
@@ -109,7 +109,7 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
         expected = per_hour * horizon
         count = int(expected + 6 * np.sqrt(expected) + 32)
         depart = np.cumsum(base.times.exponential(1.0 / per_hour, size=count))
-        attributes = _attributes(scenario, base, count)
+        attributes = _attributes(scenario, scenario.departures.baseline_people or scenario.people, base, count)
         parts.append(_component(attributes, depart, 1, base, scenario, horizon))
     if not parts:
         return _empty(scenario)
@@ -123,7 +123,7 @@ def _mean_party_size(scenario: Scenario) -> float:
     return float(sum(g.share * np.dot(g.party_size, sizes) for g in scenario.people.groups))
 
 
-def _attributes(scenario: Scenario, streams: Streams, count: int) -> dict[str, np.ndarray]:
+def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: int) -> dict[str, np.ndarray]:
     """Attributes of ``count`` parties, one row of uniforms each (row i is party i's)."""
     people = scenario.people
     u = streams.attributes.random(size=(count, 7))
@@ -134,19 +134,19 @@ def _attributes(scenario: Scenario, streams: Streams, count: int) -> dict[str, n
     size = (u[:, 1][:, None] >= size_cdf[group_pick]).sum(axis=1) + 1
     weights = np.array([o.population_weight for o in scenario.origins])
     origin = np.searchsorted(np.cumsum(weights) / weights.sum(), u[:, 2], side="right")
-    passport = u[:, 3] < people.international_passport_share
+    passport = u[:, 3] < mix.international_passport_share
     visa_given_passport = (
-        people.schengen_visa_share / people.international_passport_share if people.international_passport_share else 0.0
+        mix.schengen_visa_share / mix.international_passport_share if mix.international_passport_share else 0.0
     )
     visa = passport & (u[:, 4] < visa_given_passport)
-    tourist = u[:, 5] < people.schengen_visa_tourist_share
+    tourist = u[:, 5] < mix.schengen_visa_tourist_share
     documents = (
         DocumentFlag.internal_passport
         + passport * int(DocumentFlag.international_passport)
         + (visa & tourist) * int(DocumentFlag.schengen_visa_tourist)
         + (visa & ~tourist) * int(DocumentFlag.schengen_visa_other)
     ).astype(np.uint8)
-    car = u[:, 6] < people.car_share
+    car = u[:, 6] < mix.car_share
     return {
         "origin": np.minimum(origin, len(weights) - 1).astype(np.int16),
         "size": np.minimum(size, 5).astype(np.int8),

@@ -171,17 +171,17 @@ class LaneBank:
                 continue
             closes = self._next_closure(segment)
             gives_up = a + patience[i]
-            while True:
+            while free:
                 f, k = heapq.heappop(free)
                 s = f if f > a else a
                 opens = self._next_open(k, s)
                 if opens == s:
                     break
+                # A lane that never opens again is dropped: later parties arrive later still.
                 if opens < math.inf:
                     heapq.heappush(free, (opens, k))
-                if not free:
-                    s, f = math.inf, math.inf
-                    break
+            else:
+                s = f = math.inf
             if s >= closes or s > gives_up:
                 if f < math.inf:
                     heapq.heappush(free, (f, k))

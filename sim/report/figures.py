@@ -7,7 +7,7 @@ gap, never as zero.  :func:`write_run_figures` turns that table into four PNGs:
 ``entries_by_crossing.png``
     Daily entries per crossing.  With more than :data:`~sim.report.style.MAX_SERIES`
     crossings the seven largest (by total entries) are drawn and the rest are
-    summed into one grey "other crossings" line, so the total stays visible.
+    summed into one grey "other crossings (n)" line, so the total stays visible.
 ``entries_by_country.png``
     Daily entries per destination country, grouped the same way.
 ``waits.png``
@@ -43,6 +43,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from matplotlib.axes import Axes
 
 from sim.report import style
 
@@ -266,6 +267,8 @@ def _assign_styles(shown: list[str], run_rank: dict[str, int]) -> dict[str, int]
 
 @dataclass(frozen=True)
 class _Context:
+    """What every figure of one run needs besides its own data."""
+
     daily: _Daily
     out_dir: Path
     scenario_name: str
@@ -276,7 +279,7 @@ class _Context:
     def subtitle(self, note: str | None = None) -> str:
         return style.run_subtitle(self.scenario_name, self.seed, note)
 
-    def dates(self, axes: list) -> None:
+    def dates(self, axes: list[Axes]) -> None:
         """Common date axis and event markers for panels sharing x."""
         days = self.daily.days
         style.format_date_axis(axes[-1], days[0], days[-1])
@@ -284,7 +287,7 @@ class _Context:
 
 
 def _plot_lines(
-    ax,
+    ax: Axes,
     days: np.ndarray,
     names: list[str],
     values: np.ndarray,

@@ -382,18 +382,7 @@ def finish(
                 handles.append(h)
                 labels.append(lab)
     if handles:
-        ncols = legend_ncols or min(4, len(handles))
-        # An "outside" legend makes constrained layout reserve room under the
-        # panels, so it never covers data.  It is anchored to the layout rectangle
-        # rather than the whole figure, so it sits above the source band instead
-        # of on top of the source line.
-        bottom = _SOURCE_BAND_IN / height
-        top = 1.0 - _TITLE_BAND_IN / height
-        fig.legend(
-            handles, labels, loc="outside lower center", ncols=ncols, frameon=False,
-            bbox_to_anchor=(0.0, bottom, 1.0, top - bottom), bbox_transform=fig.transFigure,
-            fontsize=_LEGEND_PT, handlelength=3.2, columnspacing=1.6, labelcolor=_TEXT,
-        )
+        _add_legend(fig, handles, labels, legend_ncols)
 
     path_stem = Path(path_stem)
     written = []
@@ -402,6 +391,38 @@ def finish(
         _save_atomic(fig, path, fmt)
         written.append(path)
     return written
+
+
+def _add_legend(fig: Figure, handles: list[Any], labels: list[str], ncols: int | None) -> None:
+    """One legend for the figure, centred below the panels and above the source line.
+
+    Constrained layout only reserves room for a figure legend anchored to the
+    figure edge, which is where the source line is.  So the legend is anchored
+    just above the source band, measured, and the layout rectangle is raised by
+    its height: the panels shrink to make room and the legend never covers data.
+    """
+    height = fig.get_figheight()
+    source_band = _SOURCE_BAND_IN / height
+    usable_px = (MEMO_WIDTH_IN - 2 * _MARGIN_IN) * fig.dpi
+    renderer = fig.canvas.get_renderer()
+    # Fewer columns when long labels would make the legend wider than the page.
+    for n in ([ncols] if ncols else range(min(4, len(handles)), 0, -1)):
+        legend = fig.legend(
+            handles, labels, loc="lower center", ncols=n, frameon=False,
+            bbox_to_anchor=(0.5, source_band), bbox_transform=fig.transFigure,
+            fontsize=_LEGEND_PT, handlelength=3.2, columnspacing=1.6, labelcolor=_TEXT,
+            borderaxespad=0.2,
+        )
+        if legend.get_window_extent(renderer).width <= usable_px or n == 1 or ncols:
+            break
+        legend.remove()
+    legend.set_in_layout(False)  # placed by hand; the rectangle below accounts for it
+    legend_h = legend.get_window_extent(renderer).height / (fig.dpi * height)
+    bottom = source_band + legend_h + 0.04 / height
+    top = 1.0 - _TITLE_BAND_IN / height
+    engine = fig.get_layout_engine()
+    if isinstance(engine, ConstrainedLayoutEngine):
+        engine.set(rect=(0.0, bottom, 1.0, top - bottom))
 
 
 def _check_labels(fig: Figure, ax_list: Sequence[Axes]) -> None:
@@ -514,18 +535,20 @@ def plot_series(
         pile up on the same days.
     """
     y = np.asarray(y, dtype=float)
-    n = len(y)
+    ok = np.isfinite(y)
     # A marker on every day turns long runs into a smear; ~10 per line identify
-    # the series in greyscale without hiding the shape.
-    step = max(1, math.ceil(n / 10))
+    # the series in greyscale without hiding the shape.  Counted over the days
+    # with a value, so a series defined on a few days of a long run still gets
+    # its markers.
+    defined = np.flatnonzero(ok)
+    step = max(1, math.ceil(len(defined) / 10))
     kwargs = dict(style)
-    kwargs["markevery"] = (marker_offset % step, step)
+    kwargs["markevery"] = defined[marker_offset % step :: step].tolist()
     (line,) = ax.plot(x, y, label=label, **kwargs)
     line.set_markeredgecolor("white" if kwargs.get("marker") not in (None, "None") else "none")
 
     # A value with undefined days on both sides has no segment to draw and would
     # vanish; show it as a marker in the series' colour.
-    ok = np.isfinite(y)
     prev_ok = np.concatenate(([False], ok[:-1]))
     next_ok = np.concatenate((ok[1:], [False]))
     lone = ok & ~prev_ok & ~next_ok
@@ -556,8 +579,7 @@ def format_date_axis(ax: Axes, start: np.datetime64, end: np.datetime64) -> None
     end = np.datetime64(end, "D")
     ax.set_xlim(start - np.timedelta64(12, "h"), end + np.timedelta64(12, "h"))
     span_days = int((end - start) / np.timedelta64(1, "D"))
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=8, interval_multiples=True)
-    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_locator(_date_locator(span_days))
 
     if span_days > 400:
         fmt = "%b %Y"
@@ -575,6 +597,22 @@ def format_date_axis(ax: Axes, start: np.datetime64, end: np.datetime64) -> None
     y1 = end.astype(dt.date).year
     years = f"{y0}" if y0 == y1 else f"{y0}–{y1}"
     ax.set_xlabel(f"Date ({years})")
+
+
+def _date_locator(span_days: int, max_ticks: int = 8) -> mdates.DateLocator:
+    """At most ``max_ticks`` evenly spaced day, week (Mondays) or month ticks.
+
+    Chosen by hand rather than AutoDateLocator, whose day-of-month multiples
+    restart every month and put "29 Sep" next to "1 Oct".
+    """
+    for k in (1, 2, 3, 4, 5):
+        if span_days / k <= max_ticks:
+            return mdates.DayLocator(interval=k)  # counted from the first day shown
+    for weeks in (1, 2, 3, 4):
+        if span_days / (7 * weeks) <= max_ticks:
+            return mdates.WeekdayLocator(byweekday=mdates.MO, interval=weeks)
+    months = max(1, math.ceil(span_days / 30.4 / max_ticks))
+    return mdates.MonthLocator(bymonthday=1, interval=months)
 
 
 def format_count_axis(ax: Axes, label: str) -> None:

@@ -33,6 +33,7 @@ __all__ = [
     "Shock",
     "Departures",
     "Group",
+    "DocumentMix",
     "People",
     "Choice",
     "ClosurePolicy",
@@ -165,19 +166,6 @@ class Shock(_Strict):
     half_life_days: float = Field(gt=0, description="Exponential decay after the peak, half-life in days.")
 
 
-class Departures(_Strict):
-    """Who leaves when: a latent pool drained by a hazard, plus steady baseline traffic."""
-
-    pool_persons: float = Field(ge=0, description="Would-be emigrants at full scale, persons.")
-    pool_hazard_per_day: float = Field(
-        0.0, ge=0, description="Standing departure hazard of the pool, per member per day."
-    )
-    shocks: list[Shock] = Field(default_factory=list, description="Dated hazard shocks.")
-    baseline_per_day: float = Field(
-        0.0, ge=0, description="Regular travellers (tourists, business, family) at full scale, persons per day."
-    )
-
-
 class Group(_Strict):
     """A kind of party, with its own size distribution."""
 
@@ -188,10 +176,9 @@ class Group(_Strict):
     )
 
 
-class People(_Strict):
-    """Who the emigrants are: groups, documents, vehicles, persistence."""
+class DocumentMix(_Strict):
+    """Documents and cars among a set of parties (the emigrant pool, or regular travellers)."""
 
-    groups: list[Group] = Field(min_length=1, description="Party groups; shares sum to 1.")
     international_passport_share: float = Field(
         ge=0, le=1, description="Share of parties holding an international passport."
     )
@@ -202,6 +189,22 @@ class People(_Strict):
         0.8, ge=0, le=1, description="Share of Schengen visas that are tourist visas (rest: family, work, study)."
     )
     car_share: float = Field(ge=0, le=1, description="Share of parties travelling in their own car.")
+
+    @model_validator(mode="after")
+    def _visa_within_passports(self) -> "DocumentMix":
+        if self.schengen_visa_share > self.international_passport_share:
+            raise PydanticCustomError(
+                "visa_share",
+                "expected schengen_visa_share <= international_passport_share ({p}), found {v}",
+                {"p": self.international_passport_share, "v": self.schengen_visa_share},
+            )
+        return self
+
+
+class People(DocumentMix):
+    """Who the emigrants of the pool are: groups, documents, vehicles, persistence."""
+
+    groups: list[Group] = Field(min_length=1, description="Party groups; shares sum to 1.")
     rechoose_share: float = Field(
         0.8, ge=0, le=1, description="Share of refused or turned-away parties that try another crossing."
     )
@@ -214,13 +217,24 @@ class People(_Strict):
             raise PydanticCustomError(
                 "shares_sum", "expected group shares summing to 1, found {total}", {"total": round(total, 6)}
             )
-        if self.schengen_visa_share > self.international_passport_share:
-            raise PydanticCustomError(
-                "visa_share",
-                "expected schengen_visa_share <= international_passport_share ({p}), found {v}",
-                {"p": self.international_passport_share, "v": self.schengen_visa_share},
-            )
         return self
+
+
+class Departures(_Strict):
+    """Who leaves when: a latent pool drained by a hazard, plus steady baseline traffic."""
+
+    pool_persons: float = Field(ge=0, description="Would-be emigrants at full scale, persons.")
+    pool_hazard_per_day: float = Field(
+        0.0, ge=0, description="Standing departure hazard of the pool, per member per day."
+    )
+    shocks: list[Shock] = Field(default_factory=list, description="Dated hazard shocks.")
+    baseline_per_day: float = Field(
+        0.0, ge=0, description="Regular travellers (tourists, business, family) at full scale, persons per day."
+    )
+    baseline_people: DocumentMix | None = Field(
+        None,
+        description="Documents and cars of regular travellers, who mostly hold passports; the pool's (people) if absent.",
+    )
 
 
 class Choice(_Strict):
