@@ -9,11 +9,15 @@ line per problem on stderr and exit status 2 (click's own usage errors exit 2 to
 from __future__ import annotations
 
 import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 import sim
+from sim.run.store import inside_outputs
 from sim.scenario import Scenario, ScenarioError, UsageError, load_scenario
 
 __all__ = ["main"]
@@ -103,4 +107,71 @@ def _summary(path: Path) -> str:
         return str(error.problems[0])
 
 
-# The `run` command goes here.
+DEFAULT_SCENARIO = "mobilization-2022.yaml"
+
+
+@main.command()
+@click.argument("scenario", required=False)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed [default: the scenario's].")
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, max=1, min_open=True),
+    default=None,
+    help="Fraction of people simulated [default: the scenario's].",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder [default: outputs/<scenario>-<seed>/].",
+)
+@_SET_OPTION
+@click.option("--no-figures", is_flag=True, help="Skip the figures (faster).")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+def run(
+    scenario: str | None,
+    seed: int | None,
+    scale: float | None,
+    out: Path | None,
+    overrides: tuple[str, ...],
+    no_figures: bool,
+    quiet: bool,
+) -> None:
+    """Run SCENARIO (default: scenarios/mobilization-2022.yaml) and write its outputs.
+
+    Writes daily.csv, manifest.json and figures/ to the output folder, atomically:
+    the folder appears only when complete.
+    """
+    path = scenario if scenario is not None else str(_default_scenarios_folder() / DEFAULT_SCENARIO)
+    loaded = load_scenario(path, overrides)
+    seed = loaded.scenario.seed if seed is None else seed
+    folder = out if out is not None else inside_outputs(Path("outputs"), f"{loaded.scenario.name}-{seed}")
+    with _progress_bar(enabled=not quiet, label=loaded.scenario.name) as progress:
+        result = sim.run(loaded, seed=seed, scale=scale, progress=progress)
+    written = result.write(folder, figures=not no_figures)
+    if not quiet:
+        people = result.people
+        states = ", ".join(f"{name} {count:,}" for name, count in people["by_state"].items() if count)
+        click.echo(
+            f"{loaded.scenario.name} seed {result.seed} scale {result.scale}: "
+            f"{people['departed']:,} simulated persons departed ({states}) "
+            f"in {result.wall_seconds:.2f} s; wrote {written}"
+        )
+
+
+@contextmanager
+def _progress_bar(*, enabled: bool, label: str) -> Iterator[Callable[[int, int], None] | None]:
+    """A tqdm bar over simulated days on stderr, shown only on a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=label, unit="day", file=sys.stderr, leave=False) as bar:
+
+        def update(done: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        yield update

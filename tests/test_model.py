@@ -12,8 +12,8 @@ import sim
 from sim.model.engine import Decision
 from sim.model.policies import DocumentFlag
 from sim.run.outputs import STATES
-from tests.model_scenarios import mmc_scenario, network_scenario
-from tests.test_queueing_theory import erlang_c_wait
+from model_scenarios import mmc_scenario, network_scenario
+from test_queueing_theory import erlang_c_wait
 
 
 def daily_value(result: sim.Result, date: str, place: str, measure: str) -> float:

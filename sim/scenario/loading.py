@@ -18,7 +18,13 @@ traceback.  So loading happens in stages, each of which can only produce
    expanded (a "billion laughs" file stops here, quickly).
 4. **Extend**: ``extends: base.yaml`` deep-merges the parent under the child (see
    :func:`_merge`); positions travel with the values, so a value inherited from
-   the parent is reported at its line in the parent.
+   the parent is reported at its line in the parent.  Mappings merge key by key.
+   Lists of mappings (crossings, countries, policies, …) are *extended*: a child
+   item whose ``id`` (``iso`` for countries) matches a parent item is merged into
+   it, every other child item (a new id, or none at all) is appended, so a
+   what-if scenario lists only the policies it adds.  To drop the parent's
+   items, write an empty list (``policies: []``): an empty list always replaces.
+   Lists of scalars (``accepts``, ``party_size``) are replaced by the child's.
 5. **Override**: each ``--set dotted.path=value`` replaces one value (see
    :func:`_apply_override`).
 6. **Flatten** into plain JSON-able data plus a *source map*
@@ -586,10 +592,14 @@ def _merge(parent: _Located, child: _Located) -> _Located:
     """Deep-merge ``child`` over ``parent``; the winning value keeps its position.
 
     * mappings merge key by key;
-    * lists whose items all carry an identifier (``id``, or ``iso`` for
-      countries), in both files, merge item by item: same identifier -> merged,
-      new identifiers appended in the child's order;
-    * anything else, including an empty list in the child, is replaced by the child's.
+    * an empty list in the child replaces the parent's value: ``policies: []``
+      clears the inherited policies;
+    * lists of mappings merge item by item: a child item whose identifier
+      (``id``, or ``iso`` for countries) matches a parent item is merged into
+      it, recursively; every other child item (a new identifier, or none, like
+      a policy written without ``id``) is appended, in the child's order;
+    * anything else (scalars, lists of scalars such as ``accepts``, a change of
+      type) is replaced by the child's value.
     """
 
     if isinstance(parent.value, dict) and isinstance(child.value, dict):
@@ -597,17 +607,15 @@ def _merge(parent: _Located, child: _Located) -> _Located:
         for key, value in child.value.items():
             merged[key] = _merge(merged[key], value) if key in merged else value
         return _Located(merged, child.position)
-    if _identified(parent) and _identified(child):
-        return _Located(_merge_by_id(parent.value, child.value), child.position)
+    if child.value and _mappings(parent) and _mappings(child):
+        return _Located(_merge_items(parent.value, child.value), child.position)
     return child
 
 
-def _identified(tree: _Located) -> bool:
-    return (
-        isinstance(tree.value, list)
-        and bool(tree.value)
-        and all(_identifier_of(item) is not None for item in tree.value)
-    )
+def _mappings(tree: _Located) -> bool:
+    """Whether ``tree`` is a list whose every item is a mapping."""
+
+    return isinstance(tree.value, list) and all(isinstance(item.value, dict) for item in tree.value)
 
 
 def _identifier_of(item: _Located) -> str | None:
@@ -616,15 +624,26 @@ def _identifier_of(item: _Located) -> str | None:
     return identifier({key: value.value for key, value in item.value.items()})
 
 
-def _merge_by_id(parents: list[_Located], children: list[_Located]) -> list[_Located]:
+def _merge_items(parents: list[_Located], children: list[_Located]) -> list[_Located]:
+    """The parent's items, those the child names merged, then the child's others.
+
+    A child item merges into the first parent item with its identifier, once: a
+    second child item with the same identifier is appended, so validation
+    reports the duplicate instead of one item silently absorbing the other.
+    """
+
     merged = list(parents)
-    index = {_identifier_of(item): position for position, item in enumerate(merged)}
+    index: dict[str, int] = {}
+    for position, item in enumerate(parents):
+        key = _identifier_of(item)
+        if key is not None:
+            index.setdefault(key, position)
     for child in children:
         key = _identifier_of(child)
-        if key in index:
-            merged[index[key]] = _merge(merged[index[key]], child)
+        if key is not None and key in index:
+            at = index.pop(key)
+            merged[at] = _merge(merged[at], child)
         else:
-            index[key] = len(merged)
             merged.append(child)
     return merged
 

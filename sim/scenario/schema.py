@@ -4,8 +4,13 @@ A scenario file is YAML; after ``extends`` merging and ``--set`` overrides it is
 validated against :class:`Scenario`.  Every field carries a description (shown by
 ``crossings schema``) and a unit in its name where it has one.  Cross-field rules
 (a policy naming a crossing that does not exist, an end before a start, …) live
-in :meth:`Scenario._check_references` so that every problem in a file is reported
-at once, each with the path of the key at fault.
+in :func:`reference_problems` so that every problem in a file is reported at
+once, each with the path of the key at fault.
+
+Numbers are strict: a whole-number field (:data:`Int`: ``lanes``, ``seed``, …)
+takes only an integer, and a real-number field (:data:`Float`) an integer or a
+float; neither takes a boolean or text, so ``lanes: true`` or ``lanes: "12"`` is
+a problem ("expected an integer, found true"), not silently ``1`` or ``12``.
 
 Times inside the model are hours since ``period.start`` 00:00; the file speaks in
 ISO dates.
@@ -17,7 +22,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -67,14 +72,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Strict numbers (field by field: a model-wide strict mode would also refuse ISO
+# date strings).  Int refuses booleans, text and floats, even 12.0; Float takes
+# integers (YAML ``8``) and floats but refuses booleans and text.
+Int = Annotated[int, Strict()]
+"""A whole number, strictly: ``true``, ``"12"`` and ``12.0`` are problems."""
+Float = Annotated[float, Strict()]
+"""A real number, strictly: an int or a float; ``true`` and ``"8"`` are problems."""
+
+
 class ServiceTime(_Strict):
     """Time one lane spends on one unit (a car, or one person on foot or in a bus)."""
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = Field(
         "lognormal", description="Shape of the service-time distribution."
     )
-    mean_minutes: float = Field(gt=0, description="Mean service time, minutes.")
-    cv: float = Field(
+    mean_minutes: Float = Field(gt=0, description="Mean service time, minutes.")
+    cv: Float = Field(
         0.5,
         ge=0,
         description="Coefficient of variation (sd / mean); ignored for exponential (1) and fixed (0).",
@@ -103,9 +117,9 @@ class Origin(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier, lower-case with dashes.")
     name: str = Field(description="Human-readable name.")
-    lat: float = Field(ge=-90, le=90, description="Latitude, degrees.")
-    lon: float = Field(ge=-180, le=180, description="Longitude, degrees.")
-    population_weight: float = Field(gt=0, description="Relative share of departures from here.")
+    lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
+    lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
+    population_weight: Float = Field(gt=0, description="Relative share of departures from here.")
 
 
 class Country(_Strict):
@@ -116,9 +130,9 @@ class Country(_Strict):
     accepts: list[Document] = Field(
         description="Documents that admit a Russian citizen when no policy says otherwise."
     )
-    visa_free_days: int = Field(ge=0, description="Visa-free stay, days (0: a visa is needed).")
-    appeal: float = Field(0.0, description="Destination appeal in the route-choice utility (utils).")
-    refusal_share: float = Field(
+    visa_free_days: Int = Field(ge=0, description="Visa-free stay, days (0: a visa is needed).")
+    appeal: Float = Field(0.0, description="Destination appeal in the route-choice utility (utils).")
+    refusal_share: Float = Field(
         0.0, ge=0, le=1, description="Share of otherwise admissible parties refused anyway."
     )
 
@@ -126,7 +140,7 @@ class Country(_Strict):
 class ModeSpec(_Strict):
     """Lanes of one mode at one crossing, and how long each unit takes."""
 
-    lanes: int = Field(ge=1, description="Parallel lanes (booths) serving this mode, outbound to the destination.")
+    lanes: Int = Field(ge=1, description="Parallel lanes (booths) serving this mode, outbound to the destination.")
     service: ServiceTime = Field(description="Service time per unit (car for car, person for foot/bus).")
 
 
@@ -136,21 +150,21 @@ class Crossing(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier, lower-case with dashes.")
     name: str = Field(description="Human-readable name.")
     to: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the destination country.")
-    lat: float = Field(ge=-90, le=90, description="Latitude, degrees.")
-    lon: float = Field(ge=-180, le=180, description="Longitude, degrees.")
+    lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
+    lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
     modes: dict[Mode, ModeSpec] = Field(min_length=1, description="Modes served here: car, foot, bus.")
-    travel_hours: dict[str, float] = Field(
+    travel_hours: dict[str, Float] = Field(
         default_factory=dict,
         description="Travel time from an origin id, hours; origins not listed use travel.speed_kmh.",
     )
-    appeal: float = Field(0.0, description="Extra appeal of this crossing in route choice (utils).")
+    appeal: Float = Field(0.0, description="Extra appeal of this crossing in route choice (utils).")
 
 
 class Travel(_Strict):
     """How travel times are computed where they are not given."""
 
-    speed_kmh: float = Field(60.0, gt=0, description="Door-to-border speed, km/h.")
-    detour_factor: float = Field(
+    speed_kmh: Float = Field(60.0, gt=0, description="Door-to-border speed, km/h.")
+    detour_factor: Float = Field(
         1.3, ge=1, description="Road distance / great-circle distance."
     )
 
@@ -160,18 +174,18 @@ class Shock(_Strict):
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier.")
     date: dt.date = Field(description="Date of the shock (ISO date).")
-    hour: float = Field(0.0, ge=0, lt=24, description="Hour of day it starts, hours.")
-    peak_per_day: float = Field(ge=0, description="Added departure hazard at the peak, per pool member per day.")
-    rise_hours: float = Field(12.0, ge=0, description="Linear rise to the peak, hours.")
-    half_life_days: float = Field(gt=0, description="Exponential decay after the peak, half-life in days.")
+    hour: Float = Field(0.0, ge=0, lt=24, description="Hour of day it starts, hours.")
+    peak_per_day: Float = Field(ge=0, description="Added departure hazard at the peak, per pool member per day.")
+    rise_hours: Float = Field(12.0, ge=0, description="Linear rise to the peak, hours.")
+    half_life_days: Float = Field(gt=0, description="Exponential decay after the peak, half-life in days.")
 
 
 class Group(_Strict):
     """A kind of party, with its own size distribution."""
 
     id: Literal["draft_age_men", "families", "others"] = Field(description="Group name.")
-    share: float = Field(ge=0, le=1, description="Share of parties in this group.")
-    party_size: list[float] = Field(
+    share: Float = Field(ge=0, le=1, description="Share of parties in this group.")
+    party_size: list[Float] = Field(
         min_length=5, max_length=5, description="Probabilities of party sizes 1..5 (sum to 1)."
     )
 
@@ -179,16 +193,16 @@ class Group(_Strict):
 class DocumentMix(_Strict):
     """Documents and cars among a set of parties (the emigrant pool, or regular travellers)."""
 
-    international_passport_share: float = Field(
+    international_passport_share: Float = Field(
         ge=0, le=1, description="Share of parties holding an international passport."
     )
-    schengen_visa_share: float = Field(
+    schengen_visa_share: Float = Field(
         ge=0, le=1, description="Share of parties holding a Schengen visa (subset of passport holders)."
     )
-    schengen_visa_tourist_share: float = Field(
+    schengen_visa_tourist_share: Float = Field(
         0.8, ge=0, le=1, description="Share of Schengen visas that are tourist visas (rest: family, work, study)."
     )
-    car_share: float = Field(ge=0, le=1, description="Share of parties travelling in their own car.")
+    car_share: Float = Field(ge=0, le=1, description="Share of parties travelling in their own car.")
 
     @model_validator(mode="after")
     def _visa_within_passports(self) -> "DocumentMix":
@@ -205,10 +219,10 @@ class People(DocumentMix):
     """Who the emigrants of the pool are: groups, documents, vehicles, persistence."""
 
     groups: list[Group] = Field(min_length=1, description="Party groups; shares sum to 1.")
-    rechoose_share: float = Field(
+    rechoose_share: Float = Field(
         0.8, ge=0, le=1, description="Share of refused or turned-away parties that try another crossing."
     )
-    max_attempts: int = Field(4, ge=1, le=8, description="Crossings a party tries before going home.")
+    max_attempts: Int = Field(4, ge=1, le=8, description="Crossings a party tries before going home.")
 
     @model_validator(mode="after")
     def _shares(self) -> "People":
@@ -223,12 +237,12 @@ class People(DocumentMix):
 class Departures(_Strict):
     """Who leaves when: a latent pool drained by a hazard, plus steady baseline traffic."""
 
-    pool_persons: float = Field(ge=0, description="Would-be emigrants at full scale, persons.")
-    pool_hazard_per_day: float = Field(
+    pool_persons: Float = Field(ge=0, description="Would-be emigrants at full scale, persons.")
+    pool_hazard_per_day: Float = Field(
         0.0, ge=0, description="Standing departure hazard of the pool, per member per day."
     )
     shocks: list[Shock] = Field(default_factory=list, description="Dated hazard shocks.")
-    baseline_per_day: float = Field(
+    baseline_per_day: Float = Field(
         0.0, ge=0, description="Regular travellers (tourists, business, family) at full scale, persons per day."
     )
     baseline_people: DocumentMix | None = Field(
@@ -240,12 +254,12 @@ class Departures(_Strict):
 class Choice(_Strict):
     """Route choice: a multinomial logit over (crossing, mode) alternatives."""
 
-    travel_hour_utility: float = Field(-0.05, le=0, description="Utility per hour of travel.")
-    wait_hour_utility: float = Field(-0.05, le=0, description="Utility per hour of reported wait.")
-    information_lag_hours: float = Field(
+    travel_hour_utility: Float = Field(-0.05, le=0, description="Utility per hour of travel.")
+    wait_hour_utility: Float = Field(-0.05, le=0, description="Utility per hour of reported wait.")
+    information_lag_hours: Float = Field(
         12.0, ge=0, description="Age of the wait reports people act on, hours."
     )
-    report_interval_hours: float = Field(
+    report_interval_hours: Float = Field(
         6.0, gt=0, description="How often waits are reported (Telegram chats, news), hours."
     )
 
@@ -282,7 +296,7 @@ class EntryPolicy(_PolicyBase):
     kind: Literal["entry"]
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
     accepts: list[Document] = Field(description="Documents accepted while in force.")
-    visa_free_days: int | None = Field(None, ge=0, description="Visa-free stay while in force, days.")
+    visa_free_days: Int | None = Field(None, ge=0, description="Visa-free stay while in force, days.")
 
 
 Policy = Annotated[Union[ClosurePolicy, EntryPolicy], Field(discriminator="kind")]
@@ -298,11 +312,11 @@ class Scenario(_Strict):
     )
     description: str = Field(description="One line: the question this scenario answers.")
     period: Period
-    seed: int = Field(ge=0, description="Root seed of the run's numpy SeedSequence.")
-    scale: float = Field(
+    seed: Int = Field(ge=0, description="Root seed of the run's numpy SeedSequence.")
+    scale: Float = Field(
         1.0, gt=0, le=1, description="Fraction of people simulated; outputs are scaled back to persons."
     )
-    tick_minutes: int = Field(
+    tick_minutes: Int = Field(
         60, description="Batch step of the simulation clock, minutes (divides 1440)."
     )
     origins: list[Origin] = Field(min_length=1)
@@ -367,6 +381,9 @@ def reference_problems(scenario: Scenario) -> ProblemList:
     for i, policy in enumerate(scenario.policies):
         if policy.from_ > scenario.period.end:
             problems.append((("policies", i, "from"), _outside(policy.from_, scenario.period)))
+        if policy.until is not None and policy.until < scenario.period.start:
+            # Over before the run begins: it would never apply, surely a mistake.
+            problems.append((("policies", i, "until"), _outside(policy.until, scenario.period)))
         if isinstance(policy, ClosurePolicy):
             if policy.crossing not in crossing_ids:
                 problems.append(
@@ -397,11 +414,10 @@ def _unique(problems: ProblemList, where: str, ids: list[str], key: str = "id") 
 
 
 def _unknown(kind: str, found: str, known: list[str]) -> str:
-    from difflib import get_close_matches
+    # Imported here: sim.scenario.messages imports this module.
+    from sim.scenario.messages import did_you_mean
 
-    near = get_close_matches(found, known, n=1, cutoff=0.6)
-    hint = f" (did you mean {near[0]!r}?)" if near else ""
-    return f"expected a known {kind}, found {found!r}{hint}"
+    return f"expected a known {kind}, found {found!r}{did_you_mean(found, known)}"
 
 
 def _outside(date: dt.date, period: Period) -> str:

@@ -1,0 +1,113 @@
+"""`crossings run`: what it writes, where, and that a folder appears only when complete."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from model_scenarios import network_scenario
+from ruamel.yaml import YAML
+
+import sim
+from sim.run.store import write_dir_atomic
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write_yaml(path: Path, data: dict) -> Path:
+    yaml = YAML(typ="safe", pure=True)
+    with path.open("w", encoding="utf-8") as handle:
+        yaml.dump(data, handle)
+    return path
+
+
+def test_run_writes_daily_manifest_and_figures(cli, workdir: Path) -> None:
+    scenario = write_yaml(workdir / "net.yaml", network_scenario(period={"start": "2022-09-14", "end": "2022-09-30"}))
+    result = cli("run", str(scenario), "--seed", "3", "--scale", "0.02", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    out = workdir / "outputs" / "network-3"
+    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "figures", "manifest.json"]
+    header = (out / "daily.csv").read_text().splitlines()[0]
+    assert header == "date,place,measure,value"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seed"] == 3 and manifest["scale"] == 0.02
+    assert manifest["scenario"]["name"] == "network"
+    assert len(manifest["scenario_sha256"]) == 64
+    people = manifest["people"]
+    assert sum(people["by_state"].values()) == people["departed"] > 0
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert {"entries_by_crossing.png", "waits.png"} <= set(figures)
+    # No temporary folder is left behind.
+    assert [p.name for p in (workdir / "outputs").iterdir()] == ["network-3"]
+
+
+def test_run_honours_out_and_set(cli, workdir: Path) -> None:
+    scenario = write_yaml(workdir / "net.yaml", network_scenario(period={"start": "2022-09-14", "end": "2022-09-30"}))
+    result = cli(
+        "run", str(scenario), "--scale", "0.02", "--out", "elsewhere/run1", "--no-figures", "-q",
+        "--set", "crossings.syrym.modes.car.lanes=20",
+    )
+    assert result.exit_code == 0, result.stderr
+    manifest = json.loads((workdir / "elsewhere" / "run1" / "manifest.json").read_text())
+    syrym = next(c for c in manifest["scenario"]["crossings"] if c["id"] == "syrym")
+    assert syrym["modes"]["car"]["lanes"] == 20
+    assert not (workdir / "elsewhere" / "run1" / "figures").exists()
+
+
+def test_run_without_scenario_runs_the_default(cli, workdir: Path) -> None:
+    result = cli("run", "--scale", "0.005", "--no-figures", "--quiet")
+    assert result.exit_code == 0, result.stderr
+    (folder,) = (workdir / "outputs").iterdir()
+    assert folder.name.startswith("mobilization-2022-")
+    assert (folder / "manifest.json").exists()
+
+
+def test_run_bad_scale_is_a_usage_error(cli, workdir: Path) -> None:
+    scenario = write_yaml(workdir / "net.yaml", network_scenario())
+    result = cli("run", str(scenario), "--scale", "2")
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+    assert not (workdir / "outputs").exists()
+
+
+def test_interrupted_write_leaves_nothing_that_looks_complete(tmp_path: Path) -> None:
+    destination = tmp_path / "outputs" / "run"
+
+    def fill(folder: Path) -> None:
+        (folder / "daily.csv").write_text("date,place,measure,value\n")
+        raise KeyboardInterrupt  # the user pressed Ctrl-C half-way
+
+    with pytest.raises(KeyboardInterrupt):
+        write_dir_atomic(destination, fill)
+    assert not destination.exists()
+    assert list((tmp_path / "outputs").iterdir()) == []
+
+
+def test_rewrite_replaces_a_complete_folder_only_when_the_new_one_is_complete(tmp_path: Path) -> None:
+    destination = tmp_path / "run"
+    write_dir_atomic(destination, lambda folder: (folder / "a.txt").write_text("old"))
+
+    def failing(folder: Path) -> None:
+        (folder / "a.txt").write_text("new, half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        write_dir_atomic(destination, failing)
+    assert (destination / "a.txt").read_text() == "old"
+    write_dir_atomic(destination, lambda folder: (folder / "a.txt").write_text("new"))
+    assert (destination / "a.txt").read_text() == "new"
+    assert [p.name for p in tmp_path.iterdir()] == ["run"]
+
+
+def test_python_dash_m_sim_is_the_same_program(tmp_path: Path) -> None:
+    scenario = write_yaml(tmp_path / "net.yaml", network_scenario(period={"start": "2022-09-14", "end": "2022-09-30"}))
+    done = subprocess.run(
+        [sys.executable, "-m", "sim", "run", str(scenario), "--scale", "0.01", "--out", str(tmp_path / "o"), "-q", "--no-figures"],
+        capture_output=True, text=True, cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    api = sim.run(network_scenario(period={"start": "2022-09-14", "end": "2022-09-30"}), scale=0.01)
+    assert (tmp_path / "o" / "daily.csv").read_text() == api.daily_csv
