@@ -66,6 +66,44 @@ def test_load_scenario_data_reports_problems_without_position():
     ]
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("seed",), True, "seed: expected an integer, found true"),
+        (("seed",), 42.0, "seed: expected an integer, found 42.0"),
+        (
+            ("crossings", 0, "modes", "car", "lanes"),
+            "4",
+            "crossings.upper-lars.modes.car.lanes: expected an integer, found '4'",
+        ),
+        (("scale",), True, "scale: expected a number, found true"),
+        (("scale",), "0.1", "scale: expected a number, found '0.1'"),
+    ],
+)
+def test_load_scenario_data_numbers_are_strict(path, value, message):
+    data = minimal_scenario_dict()
+    node = data
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario_data(data)
+
+    assert [f"{p.path}: {p.message}" for p in excinfo.value.problems] == [message]
+
+
+def test_load_scenario_data_float_fields_take_integers():
+    data = minimal_scenario_dict()
+    data["scale"] = 1
+    data["crossings"][0]["travel_hours"]["vladikavkaz"] = 2
+
+    scenario = load_scenario_data(data).scenario
+
+    assert scenario.scale == 1.0 and isinstance(scenario.scale, float)
+    assert scenario.crossings[0].travel_hours == {"vladikavkaz": 2.0}
+
+
 def test_load_scenario_data_refuses_non_plain_values():
     data = minimal_scenario_dict()
     data["seed"] = {1, 2}
@@ -179,16 +217,93 @@ people:
     assert scenario.people.groups[0].party_size == [0.7, 0.2, 0.05, 0.05, 0]
 
 
-def test_extends_lists_without_ids_are_replaced(write_scenario):
+def test_extends_appends_policies_without_id(write_scenario):
+    # The main use of extends: a what-if scenario adds one policy to a baseline.
+    write_scenario(minimal_scenario_yaml(), name="base.yaml")
+
+    child = "extends: base.yaml\npolicies:\n" + BASE_EXTRA_POLICY
+    loaded = load_scenario(write_scenario(child, name="what-if.yaml"))
+
+    assert [(p.id, p.kind) for p in loaded.scenario.policies] == [
+        ("finland-closes-to-tourists", "entry"),
+        (None, "closure"),
+    ]
+    assert loaded.resolved["policies"][1] == {"kind": "closure", "from": "2022-10-01", "crossing": "vaalimaa"}
+
+
+def test_extends_appended_items_are_reported_in_the_child(write_scenario):
+    write_scenario(minimal_scenario_yaml() + BASE_EXTRA_POLICY, name="base.yaml")
+    child = "extends: base.yaml\npolicies:\n  - kind: closure\n    from: 2022-10-02\n    crossing: vaalimaaa\n"
+
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario(write_scenario(child, name="child.yaml"))
+
+    # The parent's id-less policy is item 1, the child's is appended as item 2.
+    assert problems_of(excinfo) == [
+        "child.yaml:5:5: policies.2.crossing: "
+        "expected a known crossing, found 'vaalimaaa' (did you mean 'vaalimaa'?)"
+    ]
+
+
+def test_extends_empty_list_clears_the_parents(write_scenario):
     write_scenario(minimal_scenario_yaml() + BASE_EXTRA_POLICY, name="base.yaml")
 
     emptied = load_scenario(write_scenario("extends: base.yaml\npolicies: []\n", name="none.yaml"))
-    replaced = load_scenario(
-        write_scenario("extends: base.yaml\npolicies:\n" + BASE_EXTRA_POLICY, name="one.yaml")
-    )
 
     assert emptied.scenario.policies == []
-    assert [p.kind for p in replaced.scenario.policies] == ["closure"]
+    assert emptied.resolved["policies"] == []
+
+
+def test_extends_policy_with_same_id_merges(write_scenario):
+    write_scenario(minimal_scenario_yaml() + BASE_EXTRA_POLICY, name="base.yaml")
+    child = """\
+extends: base.yaml
+policies:
+  - id: finland-closes-to-tourists
+    until: 2022-10-10
+  - id: vaalimaa-car-closed
+    kind: closure
+    from: 2022-10-05
+    crossing: vaalimaa
+    mode: car
+"""
+    loaded = load_scenario(write_scenario(child, name="child.yaml"))
+    policies = loaded.scenario.policies
+
+    assert [(p.id, p.kind) for p in policies] == [
+        ("finland-closes-to-tourists", "entry"),
+        (None, "closure"),
+        ("vaalimaa-car-closed", "closure"),
+    ]
+    finland = policies[0]
+    assert (finland.from_.isoformat(), finland.until.isoformat()) == ("2022-09-30", "2022-10-10")
+    # A list of scalars inside the merged item is the parent's until the child sets it.
+    assert [d.value for d in finland.accepts] == ["schengen_visa_other"]
+    assert policies[2].mode == Mode.car
+
+
+def test_extends_repeated_child_id_is_not_merged_twice(write_scenario):
+    write_scenario(minimal_scenario_yaml(), name="base.yaml")
+    child = """\
+extends: base.yaml
+policies:
+  - id: finland-closes-to-tourists
+    until: 2022-10-10
+  - id: finland-closes-to-tourists
+    kind: entry
+    from: 2022-10-01
+    country: FI
+    accepts: []
+"""
+    name = write_scenario(child, name="child.yaml")
+
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario(name)
+
+    # The second is appended (not silently folded into the first), so it is reported.
+    assert problems_of(excinfo) == [
+        "child.yaml:5:5: policies.1.id: expected a unique id, found 'finland-closes-to-tourists' twice"
+    ]
 
 
 def test_extends_chain(write_scenario):

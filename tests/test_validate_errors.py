@@ -82,6 +82,107 @@ def test_wrong_type(cli, write_scenario):
     )
 
 
+@pytest.mark.parametrize(
+    ("written", "found"),
+    [
+        ("true", "true"),  # not silently 1
+        ('"12"', "'12'"),  # not silently 12
+        ("'4'", "'4'"),
+        ("4.0", "4.0"),
+        ("4.5", "4.5"),
+        ("yes", "'yes'"),  # YAML 1.2: a string
+    ],
+)
+def test_lanes_must_be_an_integer(cli, write_scenario, written, found):
+    text = upper_lars_car(minimal_scenario_yaml(), "lanes: 4", f"lanes: {written}")
+    line, col = position_of(text, f"lanes: {written}")
+
+    assert_problems(
+        cli("validate", write_scenario(text)),
+        f"s.yaml:{line}:{col}: crossings.upper-lars.modes.car.lanes: expected an integer, found {found}",
+    )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "found"),
+    [
+        ("seed: 42", "seed: true", "seed", "true"),
+        ("tick_minutes: 60", 'tick_minutes: "60"', "tick_minutes", "'60'"),
+        ("visa_free_days: 90", "visa_free_days: false", "countries.KZ.visa_free_days", "false"),
+        (
+            "  car_share: 0.5\n",
+            "  car_share: 0.5\n  max_attempts: true\n",
+            "people.max_attempts",
+            "true",
+        ),
+        (
+            "    accepts: [schengen_visa_other]\n",
+            "    accepts: [schengen_visa_other]\n    visa_free_days: true\n",
+            "policies.finland-closes-to-tourists.visa_free_days",
+            "true",
+        ),
+    ],
+)
+def test_whole_numbers_are_strict(cli, write_scenario, old, new, path, found):
+    text = edited(old, new)
+    key = path.rsplit(".", 1)[-1]
+    line, col = position_of(text, f"{key}: {new.strip().rsplit(': ', 1)[-1]}")
+
+    assert_problems(
+        cli("validate", write_scenario(text)),
+        f"s.yaml:{line}:{col}: {path}: expected an integer, found {found}",
+    )
+
+
+VAALIMAA_SERVICE = "crossings.vaalimaa.modes.car.service"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "found"),
+    [
+        ("mean_minutes: 4\n", "mean_minutes: true\n", f"{VAALIMAA_SERVICE}.mean_minutes", "true"),
+        ("mean_minutes: 4\n", 'mean_minutes: "4"\n', f"{VAALIMAA_SERVICE}.mean_minutes", "'4'"),
+        ("scale: 0.1", "scale: yes", "scale", "'yes'"),
+        ("vladikavkaz: 1.5", "vladikavkaz: '1.5'", "crossings.upper-lars.travel_hours.vladikavkaz", "'1.5'"),
+        ("  car_share: 0.5", "  car_share: false", "people.car_share", "false"),
+    ],
+)
+def test_real_numbers_refuse_booleans_and_text(cli, write_scenario, old, new, path, found):
+    text = edited(old, new)
+    line, col = position_of(text, new.strip())
+
+    assert_problems(
+        cli("validate", write_scenario(text)),
+        f"s.yaml:{line}:{col}: {path}: expected a number, found {found}",
+    )
+
+
+def test_real_number_items_of_a_list_are_strict(cli, write_scenario):
+    text = edited("party_size: [0.7, 0.2, 0.05, 0.05, 0]", "party_size: [0.7, 0.2, 0.05, 0.05, false]")
+    line, col = position_of(text, "false]")  # the item itself
+
+    assert_problems(
+        cli("validate", write_scenario(text)),
+        f"s.yaml:{line}:{col}: people.groups.draft_age_men.party_size.4: expected a number, found false",
+    )
+
+
+def test_real_numbers_take_integers(cli, write_scenario):
+    # mean_minutes: 10, hour: 10, population_weight: 3 are written as integers.
+    text = edited("  car_share: 0.5", "  car_share: 1")
+
+    result = cli("validate", write_scenario(text))
+
+    assert result.exit_code == 0, result.stderr
+
+
+def test_set_value_is_strict_too(cli, write_scenario):
+    assert_problems(
+        cli("validate", write_scenario(), "--set", "crossings.upper-lars.modes.car.lanes=true"),
+        "<set>:0:0: crossings.upper-lars.modes.car.lanes: expected an integer, found true",
+    )
+
+
 @pytest.mark.parametrize("lanes", ["-2", "0"])
 def test_lanes_below_one(cli, write_scenario, lanes):
     text = upper_lars_car(minimal_scenario_yaml(), "lanes: 4", f"lanes: {lanes}")
@@ -169,6 +270,27 @@ def test_policy_date_outside_period(cli, write_scenario):
         f"s.yaml:{line}:{col}: policies.finland-closes-to-tourists.from: "
         "expected a date within the period 2022-09-15..2022-10-15, found 2023-01-01",
     )
+
+
+def test_policy_ending_before_the_period(cli, write_scenario):
+    text = edited("    from: 2022-09-30\n", "    from: 2022-09-01\n    until: 2022-09-14\n")
+    line, col = position_of(text, "until: 2022-09-14")
+
+    assert_problems(
+        cli("validate", write_scenario(text)),
+        f"s.yaml:{line}:{col}: policies.finland-closes-to-tourists.until: "
+        "expected a date within the period 2022-09-15..2022-10-15, found 2022-09-14",
+    )
+
+
+@pytest.mark.parametrize("until", ["2022-09-15", "2022-11-30"])
+def test_policy_ending_in_or_after_the_period_is_fine(cli, write_scenario, until):
+    # Started before the run and still in force on its first day, or past its end.
+    text = edited("    from: 2022-09-30\n", f"    from: 2022-09-01\n    until: {until}\n")
+
+    result = cli("validate", write_scenario(text))
+
+    assert result.exit_code == 0, result.stderr
 
 
 def test_party_size_not_summing_to_one(cli, write_scenario):

@@ -22,7 +22,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -77,8 +77,8 @@ class _Strict(BaseModel):
 # integers (YAML ``8``) and floats but refuses booleans and text.
 Int = Annotated[int, Strict()]
 """A whole number, strictly: ``true``, ``"12"`` and ``12.0`` are problems."""
-Float = Annotated[float, Strict()]
-"""A real number, strictly: an int or a float; ``true`` and ``"8"`` are problems."""
+Float = Annotated[float, Strict(), AllowInfNan(False)]
+"""A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 
 
 class ServiceTime(_Strict):
