@@ -436,8 +436,8 @@ def test_messages_for_lengths_and_choices():
 
     assert [f"{p.path}: {p.message}" for p in excinfo.value.problems] == [
         "origins: expected at least 1 item, found 0",
-        "crossings.upper-lars.modes: expected at least 1 entry, found 0",
+        "crossings.upper-lars.modes: expected at least one of car, foot, bus, boat, air, found none",
         "crossings.mashtakovo.modes.car.service.distribution: "
         "expected one of exponential, lognormal, gamma, fixed, found 'normal' (did you mean 'lognormal'?)",
-        "policies.finland-closes-to-tourists.kind: expected this key (one of closure, entry), found nothing",
+        "policies.finland-closes-to-tourists.kind: expected this key (one of closure, entry, exit_screening, capacity, stay_limit, asylum, announcement), found nothing",
     ]

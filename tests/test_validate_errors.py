@@ -201,7 +201,7 @@ def test_unknown_mode_with_did_you_mean(cli, write_scenario):
     assert_problems(
         cli("validate", write_scenario(text)),
         f"s.yaml:{line}:{col}: crossings.upper-lars.modes.cars: "
-        "expected one of car, foot, bus, found 'cars' (did you mean 'car'?)",
+        "expected a known key, found 'cars' (did you mean 'car'?)",
     )
 
 

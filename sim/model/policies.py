@@ -1,29 +1,61 @@
-"""Dated policies as day-indexed tables: which documents a country accepts, which lanes are open.
+"""Dated policies compiled into day-indexed tables: the model's rules as pure lookups.
 
-Policies are exogenous and dated to whole days, so each one compiles to a table
-indexed by simulated day.  The engine only looks things up; the rules themselves
-are the pure functions here.  Where two policies overlap on the same thing, the
-later one in the ``policies:`` list wins (a scenario that ``extends`` another
-appends its policies, so its rules override the parent's).
+Policies are exogenous and dated to whole days, so each compiles to a table
+indexed by simulated day (and group, where a rule has a ``who:``).  The engine
+only looks things up.  Where two policies overlap on the same thing, the later
+one in the ``policies:`` list wins (a scenario that ``extends`` another appends its
+policies, so its rules override the parent's).
+
+Two views of the entry and closure rules exist: the rules *in force* on a day
+(what border guards apply), and the rules *known* on a decision day for a later
+day (what a traveller plans with): a rule is known from the day it takes effect,
+or from its announcement if one was made.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from enum import IntFlag
 
 import numpy as np
 
-from sim.scenario.schema import ClosurePolicy, Document, EntryPolicy, Mode, Scenario
+from sim.scenario.schema import (
+    AnnouncementPolicy,
+    AsylumPolicy,
+    CapacityPolicy,
+    ClosurePolicy,
+    Document,
+    EntryPolicy,
+    ExitScreeningPolicy,
+    Group,
+    Mode,
+    Scenario,
+    StayLimitPolicy,
+    Who,
+)
 
 __all__ = [
     "DocumentFlag",
+    "GROUPS",
     "document_mask",
     "day_index",
+    "n_days",
     "policy_days",
-    "accepted_documents_by_day",
-    "open_by_day",
+    "concerns",
+    "known_from_day",
+    "entry_tables",
+    "open_tables",
+    "stay_deadline_days",
+    "LaneDays",
+    "lane_days",
+    "ScreeningRule",
+    "screening_rules",
+    "hazard_multipliers",
 ]
+
+#: Group order used in every per-group table.
+GROUPS: tuple[Group, ...] = tuple(Group)
 
 
 class DocumentFlag(IntFlag):
@@ -53,33 +85,204 @@ def n_days(scenario: Scenario) -> int:
     return (scenario.period.end - scenario.period.start).days + 1
 
 
-def policy_days(scenario: Scenario, policy: ClosurePolicy | EntryPolicy) -> slice:
+def policy_days(scenario: Scenario, policy: object) -> slice:
     """The simulated days a policy is in force, as a slice (clipped to the period)."""
     first = max(0, day_index(scenario, policy.from_))
     last = n_days(scenario) if policy.until is None else min(n_days(scenario), day_index(scenario, policy.until) + 1)
     return slice(first, max(first, last))
 
 
-def accepted_documents_by_day(scenario: Scenario) -> np.ndarray:
-    """Accepted-document masks, shape (countries, days), after applying entry policies in order."""
-    table = np.empty((len(scenario.countries), n_days(scenario)), dtype=np.uint8)
+def concerns(who: Who, group: np.ndarray, documents: np.ndarray) -> np.ndarray:
+    """Which parties (by group index and document mask) a ``who:`` selector concerns."""
+    match = np.ones(len(group), dtype=bool)
+    if who.groups is not None:
+        match &= np.isin(group, [GROUPS.index(g) for g in who.groups])
+    if who.documents is not None:
+        match &= (documents & document_mask(who.documents)) != 0
+    return match
+
+
+def _group_flags(who: Who) -> np.ndarray:
+    flags = np.ones(len(GROUPS), dtype=bool)
+    if who.groups is not None:
+        flags[:] = [g in who.groups for g in GROUPS]
+    return flags
+
+
+def known_from_day(scenario: Scenario, policy: object) -> int:
+    """First day on which travellers know of a policy: its announcement, or its start."""
+    first = day_index(scenario, policy.from_)
+    for other in scenario.policies:
+        if isinstance(other, AnnouncementPolicy) and policy.id is not None and other.of == policy.id:
+            first = min(first, day_index(scenario, other.from_))
+    return first
+
+
+def entry_tables(scenario: Scenario) -> tuple[np.ndarray, np.ndarray]:
+    """Accepted-document masks: in force, and as known when deciding.
+
+    Returns
+    -------
+    in_force
+        Shape (countries, days, groups): what the border applies on a day.
+    known
+        Shape (decision days, countries, days, groups): what a traveller deciding on a
+        day believes will apply on each day.
+    """
+    days = n_days(scenario)
     index = {country.iso: i for i, country in enumerate(scenario.countries)}
-    for i, country in enumerate(scenario.countries):
-        table[i, :] = document_mask(country.accepts)
+    standing = np.array([document_mask(c.accepts) for c in scenario.countries], dtype=np.uint8)
+    known = np.broadcast_to(standing[None, :, None, None], (days, len(standing), days, len(GROUPS))).copy()
+    in_force = np.broadcast_to(standing[:, None, None], (len(standing), days, len(GROUPS))).copy()
     for policy in scenario.policies:
-        if isinstance(policy, EntryPolicy):
-            table[index[policy.country], policy_days(scenario, policy)] = document_mask(policy.accepts)
-    return table
+        if not isinstance(policy, EntryPolicy):
+            continue
+        country, span, groups = index[policy.country], policy_days(scenario, policy), _group_flags(policy.who)
+        mask = document_mask(policy.accepts)
+        in_force[country, span][:, groups] = mask
+        known[max(0, known_from_day(scenario, policy)) :, country, span][:, :, groups] = mask
+    return in_force, known
 
 
-def open_by_day(scenario: Scenario, alternatives: list[tuple[int, Mode]]) -> np.ndarray:
-    """Open flags, shape (alternatives, days): False where a closure covers that crossing mode."""
-    table = np.ones((len(alternatives), n_days(scenario)), dtype=bool)
+def open_tables(scenario: Scenario, alternatives: list[tuple[int, Mode]]) -> tuple[np.ndarray, np.ndarray]:
+    """Open flags per alternative: in force (alternatives, days) and known (decision days, alternatives, days)."""
+    days = n_days(scenario)
+    in_force = np.ones((len(alternatives), days), dtype=bool)
+    known = np.ones((days, len(alternatives), days), dtype=bool)
     crossing_index = {crossing.id: i for i, crossing in enumerate(scenario.crossings)}
     for policy in scenario.policies:
-        if isinstance(policy, ClosurePolicy):
-            target = crossing_index[policy.crossing]
-            for a, (crossing, mode) in enumerate(alternatives):
-                if crossing == target and (policy.mode is None or policy.mode == mode):
-                    table[a, policy_days(scenario, policy)] = False
-    return table
+        if not isinstance(policy, ClosurePolicy):
+            continue
+        target, span = crossing_index[policy.crossing], policy_days(scenario, policy)
+        for a, (crossing, mode) in enumerate(alternatives):
+            if crossing == target and (policy.mode is None or policy.mode == mode):
+                in_force[a, span] = False
+                known[max(0, known_from_day(scenario, policy)) :, a, span] = False
+    return in_force, known
+
+
+def stay_deadline_days(scenario: Scenario) -> np.ndarray:
+    """Latest day a party entering on each day may stay until, per country and group.
+
+    Shape (countries, entry days, groups), in days since the period start (``inf``
+    where no limit binds).  A limit is a country's visa-free stay (0 means a visa is
+    needed and sets no limit), an entry policy's ``visa_free_days``, or a
+    ``stay_limit`` policy.  A limit that comes into force during a stay counts from
+    its own first day.
+    """
+    days = n_days(scenario)
+    index = {country.iso: i for i, country in enumerate(scenario.countries)}
+    limit = np.full((len(scenario.countries), days, len(GROUPS)), np.inf)
+    for i, country in enumerate(scenario.countries):
+        if country.visa_free_days > 0:
+            limit[i] = country.visa_free_days
+    for policy in scenario.policies:
+        if isinstance(policy, EntryPolicy) and policy.visa_free_days is not None:
+            value = policy.visa_free_days if policy.visa_free_days > 0 else np.inf
+            limit[index[policy.country], policy_days(scenario, policy)][:, _group_flags(policy.who)] = value
+        elif isinstance(policy, StayLimitPolicy):
+            limit[index[policy.country], policy_days(scenario, policy)] = policy.days
+    deadline = np.full_like(limit, np.inf)
+    for c in range(limit.shape[0]):
+        for g in range(limit.shape[2]):
+            series = limit[c, :, g]
+            # Start of the run of equal limits that holds each day.
+            change = np.r_[True, series[1:] != series[:-1]]
+            regime_start = np.maximum.accumulate(np.where(change, np.arange(days), 0))
+            best = np.inf
+            # Walk back from the end: deadline(e) = min over d >= e of max(e, start(d)) + limit(d).
+            for entry in range(days - 1, -1, -1):
+                here = max(entry, regime_start[entry]) + series[entry]
+                # Days later in the same regime give the same value; later regimes start later.
+                best = min(best, here) if regime_start[entry] == entry or entry == days - 1 else min(best, here)
+                deadline[c, entry, g] = min(best, _later_regimes(series, regime_start, entry))
+    return deadline
+
+
+def _later_regimes(series: np.ndarray, regime_start: np.ndarray, entry: int) -> float:
+    starts = np.flatnonzero(regime_start == np.arange(len(series)))
+    later = starts[starts > entry]
+    if len(later) == 0:
+        return float(entry + series[entry])
+    return float(min(entry + series[entry], (later + series[later]).min()))
+
+
+@dataclass(frozen=True)
+class LaneDays:
+    """Lanes and service-time factor per day for one alternative (air: one lane, hours per seat)."""
+
+    lanes: np.ndarray
+    service_factor: np.ndarray
+
+
+def lane_days(scenario: Scenario, alternatives: list[tuple[int, Mode]], open_in_force: np.ndarray) -> list[LaneDays]:
+    """Per alternative and day: lanes open (0 while closed) and the factor on service times.
+
+    Air routes are one lane whose service per person is one seat's share of the day,
+    so ``service_factor`` there is hours per seat.
+    """
+    days = n_days(scenario)
+    crossing_index = {crossing.id: i for i, crossing in enumerate(scenario.crossings)}
+    result = []
+    for a, (c, mode) in enumerate(alternatives):
+        spec = scenario.crossings[c].modes[mode]
+        if mode is Mode.air:
+            lanes = np.ones(days, dtype=np.int64)
+            factor = np.full(days, 24.0 / spec.seats_per_day)
+        else:
+            lanes = np.full(days, spec.lanes, dtype=np.int64)
+            factor = np.ones(days)
+        for policy in scenario.policies:
+            if isinstance(policy, CapacityPolicy) and crossing_index[policy.crossing] == c and policy.mode == mode:
+                span = policy_days(scenario, policy)
+                if policy.seats_per_day is not None:
+                    factor[span] = 24.0 / policy.seats_per_day
+                if policy.lanes is not None:
+                    lanes[span] = policy.lanes
+                if policy.service_mean_minutes is not None:
+                    factor[span] = policy.service_mean_minutes / spec.service.mean_minutes
+        lanes = np.where(open_in_force[a], lanes, 0)
+        result.append(LaneDays(lanes, factor))
+    return result
+
+
+@dataclass(frozen=True)
+class ScreeningRule:
+    """One exit-screening policy as lookups: which crossings, which days, whom, how many, what then."""
+
+    crossings: np.ndarray
+    days: slice
+    who: Who
+    share: float
+    mobilise: bool
+
+
+def screening_rules(scenario: Scenario) -> list[ScreeningRule]:
+    """Exit screenings in policy order (later ones win where they overlap)."""
+    home = [i for i, c in enumerate(scenario.crossings) if (c.from_ or scenario.home) == scenario.home]
+    index = {crossing.id: i for i, crossing in enumerate(scenario.crossings)}
+    rules = []
+    for policy in scenario.policies:
+        if isinstance(policy, ExitScreeningPolicy):
+            crossings = np.array([index[policy.crossing]] if policy.crossing else home, dtype=np.int64)
+            rules.append(
+                ScreeningRule(crossings, policy_days(scenario, policy), policy.who, policy.share, policy.outcome == "mobilised")
+            )
+    return rules
+
+
+def asylum_policies(scenario: Scenario) -> list[AsylumPolicy]:
+    """Asylum policies in policy order."""
+    return [p for p in scenario.policies if isinstance(p, AsylumPolicy)]
+
+
+def hazard_multipliers(scenario: Scenario) -> list[tuple[float, float, np.ndarray, float]]:
+    """Rushes ahead of announced rules: (from hour, until hour, group flags, multiplier)."""
+    ids = {p.id: p for p in scenario.policies if p.id is not None}
+    rushes = []
+    for policy in scenario.policies:
+        if isinstance(policy, AnnouncementPolicy) and policy.departure_multiplier != 1.0:
+            start = day_index(scenario, policy.from_) * 24.0
+            end = day_index(scenario, ids[policy.of].from_) * 24.0
+            rushes.append((start, end, _group_flags(policy.who), policy.departure_multiplier))
+    return rushes

@@ -33,16 +33,26 @@ __all__ = [
     "Origin",
     "Country",
     "ModeSpec",
+    "AirSpec",
+    "Modes",
     "Crossing",
     "Travel",
     "Shock",
     "Departures",
     "Group",
+    "PartyGroup",
+    "Spread",
     "DocumentMix",
     "People",
     "Choice",
+    "Who",
     "ClosurePolicy",
     "EntryPolicy",
+    "ExitScreeningPolicy",
+    "CapacityPolicy",
+    "StayLimitPolicy",
+    "AsylumPolicy",
+    "AnnouncementPolicy",
     "Policy",
     "Scenario",
     "reference_problems",
@@ -59,11 +69,21 @@ class Document(str, Enum):
 
 
 class Mode(str, Enum):
-    """How a party passes a crossing: its own car, on foot, or by bus."""
+    """How a party passes a crossing: its own car, on foot, by bus, by boat, or by air."""
 
     car = "car"
     foot = "foot"
     bus = "bus"
+    boat = "boat"
+    air = "air"
+
+
+class Group(str, Enum):
+    """Kinds of party; policies select them with ``who: {groups: [...]}``."""
+
+    draft_age_men = "draft_age_men"
+    families = "families"
+    others = "others"
 
 
 class _Strict(BaseModel):
@@ -95,6 +115,16 @@ class ServiceTime(_Strict):
     )
 
 
+class Spread(_Strict):
+    """A positive random duration: a distribution by its mean and coefficient of variation."""
+
+    distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = Field(
+        "lognormal", description="Shape of the distribution."
+    )
+    mean: Float = Field(gt=0, description="Mean, in the unit the field's name gives.")
+    cv: Float = Field(0.5, ge=0, description="Coefficient of variation; ignored for exponential (1) and fixed (0).")
+
+
 class Period(_Strict):
     """Simulated period: from ``start`` 00:00 to ``end`` 24:00 (both dates included)."""
 
@@ -123,7 +153,7 @@ class Origin(_Strict):
 
 
 class Country(_Strict):
-    """A destination country and its standing entry rules (policies may change them)."""
+    """A destination country: its standing entry rules, and how long people stay and where they go next."""
 
     iso: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.")
     name: str = Field(description="Human-readable name.")
@@ -135,24 +165,94 @@ class Country(_Strict):
     refusal_share: Float = Field(
         0.0, ge=0, le=1, description="Share of otherwise admissible parties refused anyway."
     )
+    dwell_days: Spread = Field(
+        default_factory=lambda: Spread(distribution="fixed", mean=10_000.0),
+        description="How long an emigrant party stays before deciding to move on, return or stay, days.",
+    )
+    onward_share: Float = Field(
+        0.0, ge=0, le=1, description="Share of emigrant parties that move on to another country after their stay."
+    )
+    return_share: Float = Field(
+        0.0, ge=0, le=1, description="Share of emigrant parties that go home after their stay (the rest stay on)."
+    )
+
+    @model_validator(mode="after")
+    def _next_shares(self) -> "Country":
+        if self.onward_share + self.return_share > 1 + 1e-9:
+            raise PydanticCustomError(
+                "shares_sum",
+                "expected onward_share + return_share <= 1, found {total}",
+                {"total": round(self.onward_share + self.return_share, 6)},
+            )
+        return self
 
 
 class ModeSpec(_Strict):
     """Lanes of one mode at one crossing, and how long each unit takes."""
 
     lanes: Int = Field(ge=1, description="Parallel lanes (booths) serving this mode, outbound to the destination.")
-    service: ServiceTime = Field(description="Service time per unit (car for car, person for foot/bus).")
+    service: ServiceTime = Field(description="Service time per unit: a car for car, a person for foot, bus and boat.")
+
+
+class AirSpec(_Strict):
+    """An air route: seats a day (sold first come, first served) and time in the air."""
+
+    seats_per_day: Float = Field(gt=0, description="Seats a day on this route, persons.")
+    flight_hours: Float = Field(3.0, ge=0, description="Time in the air before the entry check, hours.")
+
+
+class Modes(_Strict):
+    """The modes served at a crossing; at least one.  Reads like a mapping from :class:`Mode` to its spec."""
+
+    car: ModeSpec | None = Field(None, description="Cars: one unit per car, whatever the party size.")
+    foot: ModeSpec | None = Field(None, description="Pedestrians (and bicycles): one unit per person.")
+    bus: ModeSpec | None = Field(None, description="Bus passengers: one unit per person.")
+    boat: ModeSpec | None = Field(None, description="Boat passengers: one unit per person.")
+    air: AirSpec | None = Field(None, description="An air route.")
+
+    @model_validator(mode="after")
+    def _at_least_one(self) -> "Modes":
+        if not any(getattr(self, m.value) is not None for m in Mode):
+            raise PydanticCustomError("no_modes", "expected at least one of car, foot, bus, boat, air, found none", {})
+        return self
+
+    def items(self) -> list[tuple[Mode, ModeSpec | AirSpec]]:
+        """(mode, spec) for the modes served, in the fixed order car, foot, bus, boat, air."""
+        return [(m, getattr(self, m.value)) for m in Mode if getattr(self, m.value) is not None]
+
+    def __contains__(self, mode: object) -> bool:
+        return isinstance(mode, Mode) and getattr(self, mode.value) is not None
+
+    def __getitem__(self, mode: Mode) -> ModeSpec | AirSpec:
+        spec = getattr(self, Mode(mode).value)
+        if spec is None:
+            raise KeyError(mode)
+        return spec
+
+    def __iter__(self):  # type: ignore[override]  # iterate modes, like a mapping
+        return iter([m for m, _ in self.items()])
+
+    def __len__(self) -> int:
+        return len(self.items())
 
 
 class Crossing(_Strict):
-    """A border crossing point from the origin country into a destination."""
+    """A border crossing (or an air route) from one country into another."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier, lower-case with dashes.")
     name: str = Field(description="Human-readable name.")
+    from_: str | None = Field(
+        None,
+        alias="from",
+        pattern=r"^[A-Z]{2}$",
+        description="ISO code of the country left; the home country if absent.",
+    )
     to: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the destination country.")
     lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
     lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
-    modes: dict[Mode, ModeSpec] = Field(min_length=1, description="Modes served here: car, foot, bus.")
+    modes: Modes = Field(description="Modes served here: car, foot, bus, boat, air.")
     travel_hours: dict[str, Float] = Field(
         default_factory=dict,
         description="Travel time from an origin id, hours; origins not listed use travel.speed_kmh.",
@@ -180,13 +280,16 @@ class Shock(_Strict):
     half_life_days: Float = Field(gt=0, description="Exponential decay after the peak, half-life in days.")
 
 
-class Group(_Strict):
-    """A kind of party, with its own size distribution."""
+class PartyGroup(_Strict):
+    """A kind of party, with its own size distribution and patience."""
 
-    id: Literal["draft_age_men", "families", "others"] = Field(description="Group name.")
+    id: Group = Field(description="Group name.")
     share: Float = Field(ge=0, le=1, description="Share of parties in this group.")
     party_size: list[Float] = Field(
         min_length=5, max_length=5, description="Probabilities of party sizes 1..5 (sum to 1)."
+    )
+    patience_hours: Spread | None = Field(
+        None, description="Longest wait in a queue before giving up, hours; unlimited if absent."
     )
 
 
@@ -203,6 +306,9 @@ class DocumentMix(_Strict):
         0.8, ge=0, le=1, description="Share of Schengen visas that are tourist visas (rest: family, work, study)."
     )
     car_share: Float = Field(ge=0, le=1, description="Share of parties travelling in their own car.")
+    can_fly_share: Float = Field(
+        0.0, ge=0, le=1, description="Share of parties with the means to fly (air routes need it)."
+    )
 
     @model_validator(mode="after")
     def _visa_within_passports(self) -> "DocumentMix":
@@ -218,11 +324,13 @@ class DocumentMix(_Strict):
 class People(DocumentMix):
     """Who the emigrants of the pool are: groups, documents, vehicles, persistence."""
 
-    groups: list[Group] = Field(min_length=1, description="Party groups; shares sum to 1.")
+    groups: list[PartyGroup] = Field(min_length=1, description="Party groups; shares sum to 1.")
     rechoose_share: Float = Field(
         0.8, ge=0, le=1, description="Share of refused or turned-away parties that try another crossing."
     )
-    max_attempts: Int = Field(4, ge=1, le=8, description="Crossings a party tries before going home.")
+    max_attempts: Int = Field(
+        6, ge=1, le=12, description="Crossings a party tries in all (onward moves included) before it stops."
+    )
 
     @model_validator(mode="after")
     def _shares(self) -> "People":
@@ -249,6 +357,10 @@ class Departures(_Strict):
         None,
         description="Documents and cars of regular travellers, who mostly hold passports; the pool's (people) if absent.",
     )
+    baseline_trip_days: Spread = Field(
+        default_factory=lambda: Spread(distribution="lognormal", mean=7.0, cv=0.8),
+        description="How long a regular traveller stays abroad before going home, days.",
+    )
 
 
 class Choice(_Strict):
@@ -261,6 +373,18 @@ class Choice(_Strict):
     )
     report_interval_hours: Float = Field(
         6.0, gt=0, description="How often waits are reported (Telegram chats, news), hours."
+    )
+    mode_utility: dict[Mode, Float] = Field(
+        default_factory=dict, description="Extra utility of a mode (e.g. air fares, comfort), utils; 0 if absent."
+    )
+
+
+class Who(_Strict):
+    """Which parties a policy concerns: all of the listed groups, holding any of the listed documents."""
+
+    groups: list[Group] | None = Field(None, description="Groups concerned; all groups if absent.")
+    documents: list[Document] | None = Field(
+        None, description="Concerned only if holding one of these documents; any party if absent."
     )
 
 
@@ -291,15 +415,87 @@ class ClosurePolicy(_PolicyBase):
 
 
 class EntryPolicy(_PolicyBase):
-    """A country changes which documents it accepts (e.g. Finland bars tourist visas)."""
+    """A country changes which documents it accepts (e.g. Finland bars tourist visas), for some or all."""
 
     kind: Literal["entry"]
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
     accepts: list[Document] = Field(description="Documents accepted while in force.")
     visa_free_days: Int | None = Field(None, ge=0, description="Visa-free stay while in force, days.")
+    who: Who = Field(default_factory=Who, description="Whom the rule concerns (by group); everyone if absent.")
 
 
-Policy = Annotated[Union[ClosurePolicy, EntryPolicy], Field(discriminator="kind")]
+class ExitScreeningPolicy(_PolicyBase):
+    """On the home side of a crossing, a share of a group is turned back, or mobilised on the spot."""
+
+    kind: Literal["exit_screening"]
+    crossing: str | None = Field(None, description="Id of the crossing; every crossing out of the home country if absent.")
+    who: Who = Field(default_factory=Who, description="Whom the screening concerns.")
+    share: Float = Field(ge=0, le=1, description="Share of the concerned parties stopped.")
+    outcome: Literal["turned_back", "mobilised"] = Field(
+        "turned_back", description="What happens to those stopped: sent home, or mobilised."
+    )
+
+
+class CapacityPolicy(_PolicyBase):
+    """A crossing's lanes, service time or seats change (a country adds staff, an airline adds flights)."""
+
+    kind: Literal["capacity"]
+    crossing: str = Field(description="Id of the crossing.")
+    mode: Mode = Field(description="The mode whose capacity changes.")
+    lanes: Int | None = Field(None, ge=1, description="Lanes while in force.")
+    service_mean_minutes: Float | None = Field(None, gt=0, description="Mean service time while in force, minutes.")
+    seats_per_day: Float | None = Field(None, gt=0, description="Air: seats a day while in force.")
+
+
+class StayLimitPolicy(_PolicyBase):
+    """A cap on how long a party may stay (e.g. Kazakhstan's 90 days in any 180): it moves on or goes home."""
+
+    kind: Literal["stay_limit"]
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
+    days: Int = Field(ge=1, description="Longest stay, days.")
+    window_days: Int = Field(
+        180, ge=1, description="Rolling window, days (one stay per party in a run: the cap applies to it)."
+    )
+
+
+class AsylumPolicy(_PolicyBase):
+    """Who may claim asylum in a country, how many decisions it makes, and how many it grants."""
+
+    kind: Literal["asylum"]
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
+    who: Who = Field(default_factory=Who, description="Who may claim.")
+    claim_share: Float = Field(ge=0, le=1, description="Share of those who may claim, on entry, who do.")
+    at_border: bool = Field(
+        False, description="Claims can be made at the border by those the entry rules would refuse."
+    )
+    decisions_per_day: Float = Field(gt=0, description="Decisions a day, persons.")
+    grant_share: Float = Field(ge=0, le=1, description="Share of decisions that grant protection.")
+    processing_days: Float = Field(0.0, ge=0, description="Least time from claim to decision, days.")
+
+
+class AnnouncementPolicy(_PolicyBase):
+    """A rule made public before it takes effect: people know it from ``from``, and some rush ahead."""
+
+    kind: Literal["announcement"]
+    of: str = Field(description="Id of the announced policy (which must start after this one).")
+    who: Who = Field(default_factory=Who, description="Who rushes ahead.")
+    departure_multiplier: Float = Field(
+        1.0, ge=0, description="Factor on the pool's departure hazard of those concerned until the rule starts."
+    )
+
+
+Policy = Annotated[
+    Union[
+        ClosurePolicy,
+        EntryPolicy,
+        ExitScreeningPolicy,
+        CapacityPolicy,
+        StayLimitPolicy,
+        AsylumPolicy,
+        AnnouncementPolicy,
+    ],
+    Field(discriminator="kind"),
+]
 
 
 class Scenario(_Strict):
@@ -311,6 +507,7 @@ class Scenario(_Strict):
         description="Scenario name; names the default output folder outputs/<name>-<seed>/.",
     )
     description: str = Field(description="One line: the question this scenario answers.")
+    home: str = Field("RU", pattern=r"^[A-Z]{2}$", description="ISO code of the country people leave.")
     period: Period
     seed: Int = Field(ge=0, description="Root seed of the run's numpy SeedSequence.")
     scale: Float = Field(
@@ -351,9 +548,25 @@ def reference_problems(scenario: Scenario) -> ProblemList:
     isos = [c.iso for c in scenario.countries]
     origin_ids = [o.id for o in scenario.origins]
     crossing_ids = [c.id for c in scenario.crossings]
+    if scenario.home in isos:
+        problems.append(
+            (("countries", isos.index(scenario.home), "iso"), f"expected a destination, found the home country {scenario.home}")
+        )
     for i, crossing in enumerate(scenario.crossings):
         if crossing.to not in isos:
             problems.append((("crossings", i, "to"), _unknown("country", crossing.to, isos)))
+        leaving = crossing.from_ or scenario.home
+        if leaving != scenario.home and leaving not in isos:
+            problems.append((("crossings", i, "from"), _unknown("country", leaving, [scenario.home, *isos])))
+        if leaving == crossing.to:
+            problems.append((("crossings", i, "to"), f"expected a country other than {leaving}, found {crossing.to}"))
+        if crossing.travel_hours and leaving != scenario.home:
+            problems.append(
+                (
+                    ("crossings", i, "travel_hours"),
+                    f"expected travel_hours only on crossings from {scenario.home}, found them on one from {leaving}",
+                )
+            )
         for origin_id, hours in crossing.travel_hours.items():
             if origin_id not in origin_ids:
                 problems.append(
@@ -384,23 +597,61 @@ def reference_problems(scenario: Scenario) -> ProblemList:
         if policy.until is not None and policy.until < scenario.period.start:
             # Over before the run begins: it would never apply, surely a mistake.
             problems.append((("policies", i, "until"), _outside(policy.until, scenario.period)))
-        if isinstance(policy, ClosurePolicy):
+        where = ("policies", i)
+        if isinstance(policy, (ClosurePolicy, CapacityPolicy, ExitScreeningPolicy)) and policy.crossing is not None:
             if policy.crossing not in crossing_ids:
+                problems.append(((*where, "crossing"), _unknown("crossing", policy.crossing, crossing_ids)))
+                continue
+            crossing = scenario.crossings[crossing_ids.index(policy.crossing)]
+            mode = getattr(policy, "mode", None)
+            if mode is not None and mode not in crossing.modes:
+                found = ", ".join(m.value for m in crossing.modes)
                 problems.append(
-                    (("policies", i, "crossing"), _unknown("crossing", policy.crossing, crossing_ids))
+                    ((*where, "mode"), f"expected a mode served at {policy.crossing} ({found}), found {mode.value}")
                 )
-            elif policy.mode is not None:
-                modes = scenario.crossings[crossing_ids.index(policy.crossing)].modes
-                if policy.mode not in modes:
-                    found = ", ".join(m.value for m in modes)
+            if isinstance(policy, ExitScreeningPolicy) and (crossing.from_ or scenario.home) != scenario.home:
+                problems.append(
+                    (
+                        (*where, "crossing"),
+                        f"expected a crossing out of {scenario.home}, found {policy.crossing} out of {crossing.from_}",
+                    )
+                )
+            if isinstance(policy, CapacityPolicy) and mode in crossing.modes:
+                problems.extend(_capacity_problems(where, policy))
+        country = getattr(policy, "country", None)
+        if country is not None and country not in isos:
+            problems.append(((*where, "country"), _unknown("country", country, isos)))
+        if isinstance(policy, AnnouncementPolicy):
+            ids = [p.id for p in scenario.policies]
+            if policy.of not in ids:
+                problems.append(((*where, "of"), _unknown("policy id", policy.of, [x for x in ids if x])))
+            else:
+                announced = scenario.policies[ids.index(policy.of)]
+                if isinstance(announced, AnnouncementPolicy):
+                    problems.append(((*where, "of"), f"expected a rule, found the announcement {policy.of!r}"))
+                elif announced.from_ <= policy.from_:
                     problems.append(
                         (
-                            ("policies", i, "mode"),
-                            f"expected a mode served at {policy.crossing} ({found}), found {policy.mode.value}",
+                            (*where, "from"),
+                            f"expected a date before {policy.of} takes effect ({announced.from_.isoformat()}), "
+                            f"found {policy.from_.isoformat()}",
                         )
                     )
-        elif isinstance(policy, EntryPolicy) and policy.country not in isos:
-            problems.append((("policies", i, "country"), _unknown("country", policy.country, isos)))
+    return problems
+
+
+def _capacity_problems(where: tuple[str | int, ...], policy: CapacityPolicy) -> ProblemList:
+    """Air changes seats; other modes change lanes or service time; at least one thing changes."""
+    if policy.mode is Mode.air:
+        wrong = [k for k in ("lanes", "service_mean_minutes") if getattr(policy, k) is not None]
+        missing = policy.seats_per_day is None
+    else:
+        wrong = ["seats_per_day"] if policy.seats_per_day is not None else []
+        missing = policy.lanes is None and policy.service_mean_minutes is None
+    problems: ProblemList = [((*where, k), f"expected no {k} for mode {policy.mode.value}, found one") for k in wrong]
+    if missing:
+        what = "seats_per_day" if policy.mode is Mode.air else "lanes or service_mean_minutes"
+        problems.append(((*where,), f"expected {what} to change, found nothing"))
     return problems
 
 
