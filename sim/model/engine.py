@@ -4,25 +4,28 @@ Time advances in ticks (``tick_minutes``).  At each tick the engine
 
 1. releases the parties whose departure falls in the tick and lets each choose a
    (crossing, mode) by the logit of :mod:`sim.model.routes`, using the waits that
-   were *reported* ``information_lag_hours`` ago;
-2. serves, per alternative, the parties that arrived in the tick, in arrival
-   order, with the exact FIFO recurrence of :mod:`sim.model.queueing`;
-3. settles the attempts that end in the tick: entry under the rules in force that
-   day, or refusal; the refused and the turned-away try again or go home;
-4. repeats 2–3 until nothing more happens within the tick (a turned-away party
-   may walk to the car lanes of the same crossing at once).
+   were *reported* ``information_lag_hours`` ago and the rules known that day;
+2. then, until nothing more happens within the tick, handles what falls due in it:
+
+   * **arrivals** at a crossing are served per alternative, in arrival order, by the
+     exact FIFO recurrence of :mod:`sim.model.queueing` (patience included);
+   * **endings** of service: exit screening on the home side, then entry under the
+     rules in force that day (or an asylum claim at the border); the refused, the
+     turned-away and those who gave up try again or stop;
+   * **claims** ready for decision join their asylum track's queue; **decisions**
+     grant protection or send the party on;
+   * **stays** that end: the party moves on, goes home, or stays on (stay limits
+     force the first two).
 
 At the end of a tick, every ``report_interval_hours``, the expected wait per
-alternative is published from the queue as it stands; choices use the report that
-is ``information_lag_hours`` old.  A second simpy process reports progress once a
-simulated day.  Each attempt at a crossing is a
-*leg*; the ledger of legs is the run's complete record, from which every output
-is computed afterwards (:mod:`sim.run.outputs`).
+alternative is published from the queue as it stands.  A second simpy process
+reports progress once a simulated day.  Every attempt at a crossing is a leg, every
+claim and every departure from a country of stay a row; with each party's final
+status they are the run's complete record (:class:`Ledger`).
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,73 +35,39 @@ import simpy
 
 from sim.model.crossings import CrossingMode, build_crossing_modes
 from sim.model.departures import hours_in_period
-from sim.model.policies import accepted_documents_by_day, n_days, open_by_day
-from sim.model.population import ATTEMPT_DRAWS, Parties, generate_parties
-from sim.model.queueing import ABANDONED, SERVED
+from sim.model.ledger import (
+    CLAIM_COLUMNS,
+    LEG_COLUMNS,
+    MOVE_COLUMNS,
+    Decision,
+    MoveKind,
+    Status,
+    Table,
+)
+from sim.model.policies import (
+    asylum_policies,
+    concerns,
+    entry_tables,
+    lane_days,
+    n_days,
+    open_tables,
+    policy_days,
+    screening_rules,
+    stay_deadline,
+    stay_limit_days,
+    stay_regimes,
+)
+from sim.model.population import ATTEMPT_DRAWS, BASELINE, Parties, generate_parties
+from sim.model.queueing import ABANDONED, CLOSED, SERVED, LaneBank, scaled_schedule
 from sim.model.randomness import make_streams
 from sim.model.routes import Alternatives, build_alternatives, choose
+from sim.model.spread import spread_quantile
 from sim.scenario.schema import Scenario
 
-__all__ = ["Decision", "Ledger", "simulate"]
+__all__ = ["Ledger", "simulate"]
 
-_CHOICE, _SERVICE, _ENTRY, _RETRY = (ATTEMPT_DRAWS.index(k) for k in ("choice", "service", "entry", "retry"))
-
-
-class Decision:
-    """How an attempt at a crossing ended (``UNDECIDED`` while it goes on)."""
-
-    UNDECIDED = -1
-    ENTERED = 0
-    REFUSED = 1
-    TURNED_AWAY = 2
-    GAVE_UP = 3
-
-
-class _LegTable:
-    """Growable columns of legs; a leg is one party's attempt at one alternative."""
-
-    COLUMNS = {
-        "party": np.int32,
-        "attempt": np.int8,
-        "alt": np.int16,
-        "arrive": np.float64,
-        "start": np.float64,
-        "leave": np.float64,
-        "served": np.int8,
-        "decision": np.int8,
-        "retried": np.bool_,
-    }
-
-    def __init__(self, capacity: int) -> None:
-        self.size = 0
-        self.data = {name: np.empty(max(capacity, 16), dtype=dtype) for name, dtype in self.COLUMNS.items()}
-
-    def append(self, party: np.ndarray, attempt: np.ndarray, alt: np.ndarray, arrive: np.ndarray) -> np.ndarray:
-        """Add legs; returns their ids."""
-        n = len(party)
-        if self.size + n > len(self.data["party"]):
-            grow = max(self.size + n, 2 * len(self.data["party"]))
-            for name, column in self.data.items():
-                bigger = np.empty(grow, dtype=column.dtype)
-                bigger[: self.size] = column[: self.size]
-                self.data[name] = bigger
-        ids = np.arange(self.size, self.size + n)
-        d = self.data
-        d["party"][ids] = party
-        d["attempt"][ids] = attempt
-        d["alt"][ids] = alt
-        d["arrive"][ids] = arrive
-        d["start"][ids] = np.nan
-        d["leave"][ids] = np.nan
-        d["served"][ids] = -1
-        d["decision"][ids] = Decision.UNDECIDED
-        d["retried"][ids] = False
-        self.size += n
-        return ids
-
-    def frozen(self) -> dict[str, np.ndarray]:
-        """The filled part of every column."""
-        return {name: column[: self.size].copy() for name, column in self.data.items()}
+_DRAW = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
+HOME = -1
 
 
 @dataclass(frozen=True)
@@ -111,13 +80,15 @@ class Ledger:
         What was run.
     parties
         The parties that departed (:class:`~sim.model.population.Parties`).
-    legs
-        Columns of legs (see ``_LegTable.COLUMNS``), in creation order.
-    no_route
-        Per party: True if it found no crossing it could use and went home.
+    status
+        Each party's :class:`~sim.model.ledger.Status` at the end.
+    country
+        Each party's country of stay at the end (-1: home, or between countries).
+    legs, claims, moves
+        Columns of :data:`~sim.model.ledger.LEG_COLUMNS`, ``CLAIM_COLUMNS``, ``MOVE_COLUMNS``.
     alternatives
         The (crossing, mode) alternatives.
-    reports
+    report_times, report_waits
         Publication times (hours) and the reported wait (hours) per alternative.
     """
 
@@ -125,11 +96,52 @@ class Ledger:
     scale: float
     horizon_hours: float
     parties: Parties
+    status: np.ndarray
+    country: np.ndarray
     legs: dict[str, np.ndarray]
-    no_route: np.ndarray
+    claims: dict[str, np.ndarray]
+    moves: dict[str, np.ndarray]
     alternatives: Alternatives
     report_times: np.ndarray
     report_waits: np.ndarray
+
+
+class _Inbox:
+    """Things falling due, filed by the tick they fall in: ids plus any extra columns."""
+
+    def __init__(self, tick_hours: float, last_tick: int) -> None:
+        self.tick_hours = tick_hours
+        self.last_tick = last_tick
+        # tick -> [(columns sorted by tick, first row, end row)]: one shared sort per batch.
+        self.due: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
+
+    def file(self, times: np.ndarray, now_tick: int, *columns: np.ndarray) -> None:
+        """File rows under the tick in which ``times`` fall (never before ``now_tick``)."""
+        if len(times) == 0:
+            return
+        tick = np.maximum(np.ceil(times / self.tick_hours - 1e-9).astype(np.int64), now_tick)
+        tick = np.where(np.isfinite(times), tick, self.last_tick + 1)
+        order = np.argsort(tick, kind="stable")
+        tick = tick[order]
+        cuts = (np.flatnonzero(tick[1:] != tick[:-1]) + 1).tolist()
+        ticks = tick[[0, *cuts]].tolist()
+        sorted_columns = [c[order] for c in columns]
+        due = self.due
+        for when, lo, hi in zip(ticks, [0, *cuts], [*cuts, len(tick)]):
+            if when > self.last_tick:
+                break
+            due[when].append((sorted_columns, lo, hi))
+
+    def has(self, tick: int) -> bool:
+        return bool(self.due.get(tick))
+
+    def take(self, tick: int) -> tuple[np.ndarray, ...]:
+        batches = self.due.pop(tick)
+        if len(batches) == 1:
+            columns, lo, hi = batches[0]
+            return tuple(c[lo:hi] for c in columns)
+        width = len(batches[0][0])
+        return tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))
 
 
 class _Engine:
@@ -145,15 +157,30 @@ class _Engine:
         self.days = n_days(scenario)
         self.parties = generate_parties(scenario, make_streams(seed), scale)
         self.alternatives = build_alternatives(scenario)
-        self.accepted = accepted_documents_by_day(scenario)
-        self.open = open_by_day(scenario, self.alternatives.pairs)
-        self.servers: list[CrossingMode] = build_crossing_modes(scenario, self.alternatives.pairs, self.open, scale)
+        self.accepted, self.accepted_known = entry_tables(scenario)
+        open_in_force, self.open_known = open_tables(scenario, self.alternatives.pairs)
+        plans = lane_days(scenario, self.alternatives.pairs, open_in_force)
+        self.servers: list[CrossingMode] = build_crossing_modes(scenario, self.alternatives.pairs, plans, scale)
         self.refusal_share = np.array([c.refusal_share for c in scenario.countries])
-        self.legs = _LegTable(int(len(self.parties) * 1.3))
-        self.no_route = np.zeros(len(self.parties), dtype=bool)
-        self.refused_by = np.zeros((len(self.parties), len(scenario.countries)), dtype=bool)
-        self.arrivals: dict[int, list[np.ndarray]] = defaultdict(list)
-        self.endings: dict[int, list[np.ndarray]] = defaultdict(list)
+        self._onward_share = np.array([c.onward_share for c in scenario.countries])
+        self._return_share = np.array([c.return_share for c in scenario.countries])
+        limits = stay_limit_days(scenario)
+        self.stay_regimes = [[stay_regimes(limits[c, :, g]) for g in range(limits.shape[2])] for c in range(limits.shape[0])]
+        self.screenings = screening_rules(scenario)
+        self.asylum = asylum_policies(scenario)
+        self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
+        n, n_countries = len(self.parties), len(scenario.countries)
+        self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
+        self.country = np.full(n, HOME, dtype=np.int16)
+        self.location = np.full(n, -1, dtype=np.int32)  # crossing last passed; -1: still at the origin
+        self.next_attempt = np.zeros(n, dtype=np.int8)
+        self.entered_at = np.full(n, np.nan)
+        self.excluded = np.zeros((n, n_countries), dtype=bool)  # refused there, or been there
+        self.legs = Table(LEG_COLUMNS, int(n * 1.3))
+        self.claims = Table(CLAIM_COLUMNS)
+        self.moves = Table(MOVE_COLUMNS)
+        inbox = lambda: _Inbox(self.tick_hours, self.ticks)  # noqa: E731 - one constructor, five inboxes
+        self.arrivals, self.endings, self.ready, self.decisions, self.stays = (inbox() for _ in range(5))
         # Per alternative: when queued units leave the queue, and how many units they are.
         self.waiting: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.servers]
         self.report_times: list[float] = []
@@ -164,16 +191,24 @@ class _Engine:
     # -- the simpy processes -------------------------------------------------------
 
     def clock(self, env: simpy.Environment):
-        """Tick by tick: departures, then queues and decisions until the tick is quiet."""
+        """Tick by tick: departures, then everything that falls due, until the tick is quiet."""
         for tick in range(1, self.ticks + 1):
             yield env.timeout(self.tick_hours)
             now = tick * self.tick_hours
             self._release(tick, now)
-            while self.arrivals.get(tick) or self.endings.get(tick):
-                if self.arrivals.get(tick):
-                    self._serve(tick, np.concatenate(self.arrivals.pop(tick)))
-                if self.endings.get(tick):
-                    self._settle(tick, np.concatenate(self.endings.pop(tick)))
+            while True:
+                if self.arrivals.has(tick):
+                    self._serve(tick, *self.arrivals.take(tick))
+                elif self.endings.has(tick):
+                    self._settle(tick, *self.endings.take(tick))
+                elif self.ready.has(tick):
+                    self._lodge(tick, *self.ready.take(tick))
+                elif self.decisions.has(tick):
+                    self._decide(tick, *self.decisions.take(tick))
+                elif self.stays.has(tick):
+                    self._stay_over(tick, *self.stays.take(tick))
+                else:
+                    break
             # Reports go out at the end of a tick, so that they see all of it.
             if now + 1e-9 >= self.next_report:
                 self._publish(now)
@@ -186,38 +221,69 @@ class _Engine:
             if self.progress is not None:
                 self.progress(day, self.days)
 
-    # -- phases ------------------------------------------------------------------
+    # -- leaving home --------------------------------------------------------------
 
     def _release(self, tick: int, now: float) -> None:
         depart = self.parties.depart
         end = int(np.searchsorted(depart, now, side="right")) if tick < self.ticks else len(depart)
         if end <= self.released:
             return
-        batch = np.arange(self.released, end)
+        party = np.arange(self.released, end, dtype=np.int64)
         self.released = end
-        origin = self.parties.origin[batch]
-        times = depart[batch]
-        alt = self._choose(batch, np.zeros(len(batch), dtype=np.int8), self.alternatives.origin_utility[origin], times, now)
+        origin = self.parties.origin[party]
+        times = depart[party]
+        alts = self.alternatives
+        self._go(tick, party, times, alts.origin_utility[origin], alts.origin_hours[origin], now)
+
+    def _go(
+        self, tick: int, party: np.ndarray, times: np.ndarray, utility: np.ndarray, hours: np.ndarray, now: float
+    ) -> np.ndarray:
+        """Choose and set off; returns which parties found a way (the others are untouched)."""
+        attempt = self.next_attempt[party]
+        has_attempt = attempt < self.scenario.people.max_attempts
+        alt = np.full(len(party), -1, dtype=np.int32)
+        if has_attempt.any():
+            p = party[has_attempt]
+            alt[has_attempt] = self._choose(p, attempt[has_attempt], utility[has_attempt], hours[has_attempt], times[has_attempt], now)
         ok = alt >= 0
-        self.no_route[batch[~ok]] = True
-        batch, alt, times, origin = batch[ok], alt[ok], times[ok], origin[ok]
-        arrive = times + self.alternatives.origin_hours[origin, self.alternatives.crossing[alt]]
-        self._schedule(self.arrivals, self.legs.append(batch, np.zeros(len(batch), np.int8), alt, arrive), arrive, tick)
+        party, alt, times, hours, attempt = party[ok], alt[ok], times[ok], hours[ok], attempt[ok]
+        arrive = times + hours[np.arange(len(party)), self.alternatives.crossing[alt]]
+        legs = self.legs.append(
+            party=party, attempt=attempt, alt=alt, arrive=arrive, start=np.nan, leave=np.nan,
+            served=-1, decision=Decision.UNDECIDED, retried=False,
+        )
+        self.next_attempt[party] = attempt + 1
+        self.status[party] = Status.TRAVELLING
+        self.arrivals.file(arrive, tick, legs)
+        return ok
 
     def _choose(
-        self, party: np.ndarray, attempt: np.ndarray, utility: np.ndarray, times: np.ndarray, now: float
+        self,
+        party: np.ndarray,
+        attempt: np.ndarray,
+        utility: np.ndarray,
+        hours: np.ndarray,
+        times: np.ndarray,
+        now: float,
     ) -> np.ndarray:
-        """Alternative chosen by each party (-1 if none is open to it)."""
+        """Alternative chosen by each party (-1 if none is open to it) from where it is."""
         alts = self.alternatives
-        day = np.minimum((times // 24).astype(np.int64), self.days - 1)
-        docs = self.parties.documents[party]
-        allowed = (self.accepted[alts.country[None, :], day[:, None]] & docs[:, None]) != 0
-        allowed &= self.open[:, day].T
-        allowed &= alts.car[None, :] == self.parties.car[party][:, None]
-        allowed &= ~self.refused_by[party][:, alts.country]
+        parties = self.parties
         wait = self._reported_wait(now)
+        decision_day = np.minimum((times // 24).astype(np.int64), self.days - 1)
+        # What a traveller expects: the rules it knows of, on the day it expects to get there.
+        expected = times[:, None] + hours[:, alts.crossing] + wait[None, :]
+        arrival_day = np.minimum((expected // 24).astype(np.int64), self.days - 1)
+        group = parties.group[party].astype(np.int64)
+        known = self.accepted_known[decision_day[:, None], alts.country[None, :], arrival_day, group[:, None]]
+        allowed = (known & parties.documents[party][:, None]) != 0
+        allowed &= self.open_known[decision_day[:, None], np.arange(len(alts))[None, :], arrival_day]
+        allowed &= alts.leaving[None, :] == self.country[party][:, None]
+        car, fly = parties.car[party][:, None], parties.can_fly[party][:, None]
+        allowed &= np.where(alts.air[None, :], fly, alts.car[None, :] == car)
+        allowed &= ~self.excluded[party][:, alts.country]
         total = utility + self.scenario.choice.wait_hour_utility * wait[None, :]
-        uniform = self.parties.attempt_uniforms[party, attempt, _CHOICE]
+        uniform = parties.draws(party, attempt, "choice")
         return choose(total, allowed, uniform)
 
     def _reported_wait(self, now: float) -> np.ndarray:
@@ -227,6 +293,8 @@ class _Engine:
         if index < 0:
             return np.zeros(len(self.servers))
         return self.report_waits[index]
+
+    # -- at the crossing ------------------------------------------------------------
 
     def _serve(self, tick: int, legs: np.ndarray) -> None:
         d = self.legs.data
@@ -239,58 +307,223 @@ class _Engine:
             server = self.servers[a]
             party = d["party"][group]
             size = self.parties.size[party]
-            uniform = self.parties.attempt_uniforms[party, d["attempt"][group], _SERVICE]
-            start, leave, served = server.bank.serve(d["arrive"][group], server.service_hours(uniform, size))
+            uniform = self.parties.draws(party, d["attempt"][group], "service")
+            start, leave, served = server.bank.serve(
+                d["arrive"][group], server.service_hours(uniform, size), self.parties.patience[party]
+            )
+            leave = np.where(served == SERVED, leave + server.after_hours, leave)
             d["start"][group], d["leave"][group], d["served"][group] = start, leave, served
+            self.status[party] = Status.QUEUED
             out_of_queue = np.where(served == SERVED, start, leave)
             units = size.astype(np.float64) if server.per_person else np.ones(len(group))
             self.waiting[a].append((out_of_queue, units))
-            self._schedule(self.endings, group, leave, tick)
+            self.endings.file(leave, tick, group)
 
     def _settle(self, tick: int, legs: np.ndarray) -> None:
         d = self.legs.data
+        parties = self.parties
         party = d["party"][legs]
         attempt = d["attempt"][legs]
         leave = d["leave"][legs]
-        country = self.alternatives.country[d["alt"][legs]]
-        served = d["served"][legs] == SERVED
+        alt = d["alt"][legs]
+        country = self.alternatives.country[alt]
+        served = d["served"][legs]
         day = np.minimum((leave // 24).astype(np.int64), self.days - 1)
-        admissible = (self.accepted[country, day] & self.parties.documents[party]) != 0
-        lucky = self.parties.attempt_uniforms[party, attempt, _ENTRY] >= self.refusal_share[country]
-        entered = served & admissible & lucky
-        unserved = np.where(d["served"][legs] == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY)
-        decision = np.where(entered, Decision.ENTERED, np.where(served, Decision.REFUSED, unserved))
+        group, documents = parties.group[party], parties.documents[party]
+        draws = parties.draws(party, attempt)
+        decision = np.where(served == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY).astype(np.int8)
+        was_served = served == SERVED
+        # Exit screening on the home side: turned back, or mobilised on the spot.
+        share, mobilise = self._screening(self.alternatives.crossing[alt], day, group, documents)
+        stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
+        decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
+        checked = was_served & ~stopped
+        admissible = (self.accepted[country, day, group] & documents) != 0
+        lucky = draws[:, _DRAW["entry"]] >= self.refusal_share[country]
+        track = self._asylum_track(country, day, group, documents)
+        at_border = checked & ~(admissible & lucky) & (track >= 0)
+        if at_border.any():
+            at_border &= np.array([self.asylum[t].at_border if t >= 0 else False for t in track])
+        entered = checked & ((admissible & lucky) | at_border)
+        decision[checked & ~entered] = Decision.REFUSED
+        decision[entered] = Decision.ENTERED
         d["decision"][legs] = decision
-        self.refused_by[party[served & ~entered], country[served & ~entered]] = True
-        retry = (
-            ~entered
-            & (attempt + 1 < self.scenario.people.max_attempts)
-            & (self.parties.attempt_uniforms[party, attempt, _RETRY] < self.scenario.people.rechoose_share)
-        )
-        if not retry.any():
-            return
-        legs, party, leave, attempt = legs[retry], party[retry], leave[retry], attempt[retry] + 1
-        here = self.alternatives.crossing[d["alt"][legs]]
-        now = tick * self.tick_hours
-        alt = self._choose(party, attempt, self.alternatives.between_utility[here], leave, now)
-        ok = alt >= 0
-        d["retried"][legs[ok]] = True
-        party, alt, leave, here, attempt = party[ok], alt[ok], leave[ok], here[ok], attempt[ok]
-        arrive = leave + self.alternatives.between_hours[here, self.alternatives.crossing[alt]]
-        self._schedule(self.arrivals, self.legs.append(party, attempt, alt, arrive), arrive, tick)
+        self.excluded[party[checked & ~entered], country[checked & ~entered]] = True
+        self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
+        self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
+        if entered.any():
+            claims = at_border | (draws[:, _DRAW["claim"]] < self._claim_share(track))
+            self._enter(tick, party[entered], country[entered], leave[entered], alt[entered],
+                        attempt[entered], track[entered], claims[entered])
+        failed = ~entered & ~stopped
+        if failed.any():
+            self._retry_or_stop(tick, legs[failed], party[failed], attempt[failed], leave[failed],
+                                alt[failed], decision[failed])
 
-    def _schedule(self, inbox: dict[int, list[np.ndarray]], legs: np.ndarray, times: np.ndarray, tick: int) -> None:
-        """File legs under the tick in which ``times`` fall (never before the current tick)."""
-        if len(legs) == 0:
-            return
-        due = np.maximum(np.ceil(times / self.tick_hours - 1e-9).astype(np.int64), tick)
-        due = np.where(np.isfinite(times), due, self.ticks + 1)
-        order = np.argsort(due, kind="stable")
-        due, legs = due[order], legs[order]
-        cuts = np.flatnonzero(np.diff(due)) + 1
-        for group, when in zip(np.split(legs, cuts), due[np.r_[0, cuts]]):
-            if when <= self.ticks:
-                inbox[int(when)].append(group)
+    def _screening(self, crossing, day, group, documents) -> tuple[np.ndarray, np.ndarray]:
+        share = np.zeros(len(day))
+        mobilise = np.zeros(len(day), dtype=bool)
+        for rule in self.screenings:
+            match = np.isin(crossing, rule.crossings) & (day >= rule.days.start) & (day < rule.days.stop)
+            match &= concerns(rule.who, group, documents)
+            share[match], mobilise[match] = rule.share, rule.mobilise
+        return share, mobilise
+
+    def _asylum_track(self, country, day, group, documents) -> np.ndarray:
+        """Index of the asylum policy that takes a party's claim (-1: none); later policies win."""
+        track = np.full(len(day), -1, dtype=np.int64)
+        countries = [c.iso for c in self.scenario.countries]
+        for k, policy in enumerate(self.asylum):
+            span = policy_days(self.scenario, policy)
+            match = (country == countries.index(policy.country)) & (day >= span.start) & (day < span.stop)
+            match &= concerns(policy.who, group, documents)
+            track[match] = k
+        return track
+
+    def _claim_share(self, track: np.ndarray) -> np.ndarray:
+        shares = np.array([p.claim_share for p in self.asylum] + [0.0])
+        return shares[track]  # track -1 picks the trailing 0
+
+    def _retry_or_stop(self, tick, legs, party, attempt, leave, alt, decision) -> None:
+        draws = self.parties.draws(party, attempt)
+        retry = draws[:, _DRAW["retry"]] < self.scenario.people.rechoose_share
+        here = self.alternatives.crossing[alt]
+        went = np.zeros(len(party), dtype=bool)
+        if retry.any():
+            went[retry] = self._go(
+                tick, party[retry], leave[retry], self.alternatives.between_utility[here[retry]],
+                self.alternatives.between_hours[here[retry]], tick * self.tick_hours,
+            )
+            self.legs.data["retried"][legs[went]] = True
+            self.location[party[went]] = here[went]
+        stop = ~went
+        # Whoever stops goes home: a failed onward move ends the journey too (see README).
+        home_status = np.select(
+            [decision == Decision.REFUSED, decision == Decision.GAVE_UP],
+            [Status.REFUSED_HOME, Status.GAVE_UP_HOME],
+            default=Status.TURNED_AWAY_HOME,
+        )
+        self.status[party[stop]] = home_status[stop]
+        self.country[party[stop]] = HOME
+
+    # -- in a country -----------------------------------------------------------------
+
+    def _enter(self, tick, party, country, time, alt, attempt, track, claims) -> None:
+        self.status[party] = Status.IN_COUNTRY
+        self.country[party] = country
+        self.entered_at[party] = time
+        self.location[party] = self.alternatives.crossing[alt]
+        self.excluded[party, country] = True
+        if claims.any():
+            policy = track[claims]
+            lodged = time[claims]
+            processing = np.array([self.asylum[k].processing_days * 24.0 for k in policy])
+            ids = self.claims.append(
+                party=party[claims], country=country[claims], policy=policy, lodged=lodged,
+                decided=np.nan, granted=-1,
+            )
+            self.status[party[claims]] = Status.ASYLUM_PENDING
+            self.ready.file(lodged + processing, tick, ids)
+        stay = ~claims
+        if stay.any():
+            self._begin_stay(tick, party[stay], country[stay], time[stay], attempt[stay])
+
+    def _begin_stay(self, tick, party, country, time, attempt) -> None:
+        """Draw how long each party stays, capped by the stay limit, and file its end."""
+        parties = self.parties
+        uniform = parties.draws(party, attempt, "dwell")
+        days = np.empty(len(party))
+        baseline = parties.component[party] == BASELINE
+        if baseline.any():
+            days[baseline] = spread_quantile(self.scenario.departures.baseline_trip_days, uniform[baseline])
+        for c in np.unique(country[~baseline]):
+            members = ~baseline & (country == c)
+            days[members] = spread_quantile(self.scenario.countries[c].dwell_days, uniform[members])
+        ends = time + days * 24.0
+        deadline = self._deadline(party, country, time)
+        forced = deadline <= ends
+        ends = np.minimum(ends, deadline)
+        self.stays.file(ends, tick, party, attempt, forced, ends)
+
+    def _deadline(self, party: np.ndarray, country: np.ndarray, time: np.ndarray) -> np.ndarray:
+        group = self.parties.group[party]
+        deadline = np.full(len(party), np.inf)
+        for c, g in set(zip(country.tolist(), group.tolist())):
+            if self.stay_regimes[c][g] is None:
+                continue
+            members = (country == c) & (group == g)
+            deadline[members] = stay_deadline(self.stay_regimes[c][g], time[members])
+        return deadline
+
+    def _stay_over(
+        self, tick: int, party: np.ndarray, attempt: np.ndarray, forced: np.ndarray, when: np.ndarray
+    ) -> None:
+        """A stay ends at ``when``: move on, go home, or (unless forced) stay on."""
+        parties = self.parties
+        country = self.country[party].astype(np.int64)
+        onward_share = self._onward_share[country]
+        return_share = self._return_share[country]
+        u = parties.draws(party, attempt, "next").astype(np.float64)
+        baseline = parties.component[party] == BASELINE
+        leaving = onward_share + return_share
+        # Forced to leave: the same split between moving on and going home, renormalised.
+        onward_if_forced = np.divide(onward_share, leaving, out=np.zeros_like(leaving), where=leaving > 0)
+        onward = np.where(forced, u < onward_if_forced, u < onward_share) & ~baseline
+        home = ~onward & (forced | baseline | (u < leaving))
+        stays = ~onward & ~home
+        if stays.any():
+            # Staying on: still bound by a stay limit that lies ahead.
+            p = party[stays]
+            deadline = self._deadline(p, country[stays], self.entered_at[p])
+            later = np.isfinite(deadline) & (deadline > when[stays])
+            self.stays.file(deadline[later], tick, p[later], attempt[stays][later], np.ones(int(later.sum()), bool), deadline[later])
+        if onward.any():
+            p, c, t = party[onward], country[onward], when[onward]
+            here = self.location[p]
+            alts = self.alternatives
+            went = self._go(tick, p, t, alts.between_utility[here], alts.between_hours[here], tick * self.tick_hours)
+            self.moves.append(party=p[went], country=c[went], time=t[went], kind=MoveKind.ONWARD)
+            self.country[p[went]] = HOME  # between countries now
+            # Nowhere to go on to: go home instead.
+            home[np.flatnonzero(onward)[~went]] = True
+        if home.any():
+            self.moves.append(party=party[home], country=country[home], time=when[home], kind=MoveKind.HOME)
+            self.status[party[home]] = Status.RETURNED_HOME
+            self.country[party[home]] = HOME
+
+    # -- asylum ---------------------------------------------------------------------
+
+    def _lodge(self, tick: int, claims: np.ndarray) -> None:
+        """Claims ready for decision join their track's queue."""
+        c = self.claims.data
+        policy = c["policy"][claims]
+        for k in np.unique(policy):
+            ids = claims[policy == k]
+            ready = c["lodged"][ids] + self.asylum[k].processing_days * 24.0
+            order = np.argsort(ready, kind="stable")
+            ids, ready = ids[order], ready[order]
+            size = self.parties.size[c["party"][ids]].astype(np.float64)
+            service = size * 24.0 / self.asylum[k].decisions_per_day
+            _, decided, _ = self.asylum_banks[k].serve(ready, service)
+            c["decided"][ids] = decided
+            self.decisions.file(decided, tick, ids, decided)
+
+    def _decide(self, tick: int, claims: np.ndarray, decided: np.ndarray) -> None:
+        c = self.claims.data
+        party = c["party"][claims]
+        policy = c["policy"][claims]
+        grant_share = np.array([p.grant_share for p in self.asylum])[policy]
+        attempt = np.maximum(self.next_attempt[party].astype(np.int64) - 1, 0)
+        granted = self.parties.draws(party, attempt, "grant") < grant_share
+        c["granted"][claims] = granted
+        self.status[party[granted]] = Status.ASYLUM_GRANTED
+        refused = ~granted
+        if refused.any():
+            # Refused protection: leave, as at the end of a stay that must end.
+            self.status[party[refused]] = Status.IN_COUNTRY
+            self._stay_over(tick, party[refused], attempt[refused], np.ones(int(refused.sum()), dtype=bool), decided[refused])
+
+    # -- reports and the run ---------------------------------------------------------
 
     def _publish(self, now: float) -> None:
         waits = np.zeros(len(self.servers))
@@ -305,8 +538,7 @@ class _Engine:
             if lanes == 0:
                 continue
             # What a traveller hears: units ahead × service per unit / lanes, in real (unscaled) terms.
-            per_unit = server.law.mean_hours * server.bank.service_factor_at(now)
-            waits[a] = units[still].sum() * per_unit / lanes
+            waits[a] = units[still].sum() * server.mean_unit_hours(now) / lanes
         self.report_times.append(now)
         self.report_waits.append(waits)
 
@@ -320,8 +552,11 @@ class _Engine:
             scale=self.scale,
             horizon_hours=self.horizon,
             parties=self.parties,
+            status=self.status.copy(),
+            country=self.country.copy(),
             legs=self.legs.frozen(),
-            no_route=self.no_route,
+            claims=self.claims.frozen(),
+            moves=self.moves.frozen(),
             alternatives=self.alternatives,
             report_times=np.array(self.report_times),
             report_waits=np.array(self.report_waits).reshape(len(self.report_times), len(self.servers)),

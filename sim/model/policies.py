@@ -46,7 +46,9 @@ __all__ = [
     "known_from_day",
     "entry_tables",
     "open_tables",
-    "stay_deadline_days",
+    "stay_limit_days",
+    "stay_regimes",
+    "stay_deadline",
     "LaneDays",
     "lane_days",
     "ScreeningRule",
@@ -161,14 +163,11 @@ def open_tables(scenario: Scenario, alternatives: list[tuple[int, Mode]]) -> tup
     return in_force, known
 
 
-def stay_deadline_days(scenario: Scenario) -> np.ndarray:
-    """Latest day a party entering on each day may stay until, per country and group.
+def stay_limit_days(scenario: Scenario) -> np.ndarray:
+    """Stay limit in force per country, day and group, days (``inf`` where none).
 
-    Shape (countries, entry days, groups), in days since the period start (``inf``
-    where no limit binds).  A limit is a country's visa-free stay (0 means a visa is
-    needed and sets no limit), an entry policy's ``visa_free_days``, or a
-    ``stay_limit`` policy.  A limit that comes into force during a stay counts from
-    its own first day.
+    A limit is a country's visa-free stay (0 means a visa is needed and sets no
+    limit), an entry policy's ``visa_free_days``, or a ``stay_limit`` policy.
     """
     days = n_days(scenario)
     index = {country.iso: i for i, country in enumerate(scenario.countries)}
@@ -182,29 +181,40 @@ def stay_deadline_days(scenario: Scenario) -> np.ndarray:
             limit[index[policy.country], policy_days(scenario, policy)][:, _group_flags(policy.who)] = value
         elif isinstance(policy, StayLimitPolicy):
             limit[index[policy.country], policy_days(scenario, policy)] = policy.days
-    deadline = np.full_like(limit, np.inf)
-    for c in range(limit.shape[0]):
-        for g in range(limit.shape[2]):
-            series = limit[c, :, g]
-            # Start of the run of equal limits that holds each day.
-            change = np.r_[True, series[1:] != series[:-1]]
-            regime_start = np.maximum.accumulate(np.where(change, np.arange(days), 0))
-            best = np.inf
-            # Walk back from the end: deadline(e) = min over d >= e of max(e, start(d)) + limit(d).
-            for entry in range(days - 1, -1, -1):
-                here = max(entry, regime_start[entry]) + series[entry]
-                # Days later in the same regime give the same value; later regimes start later.
-                best = min(best, here) if regime_start[entry] == entry or entry == days - 1 else min(best, here)
-                deadline[c, entry, g] = min(best, _later_regimes(series, regime_start, entry))
+    return limit
+
+
+def stay_regimes(limits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Runs of equal stay limit in one country and group's row of :func:`stay_limit_days`.
+
+    Returns (starts, ends, limits) in hours, the last run holding beyond the period;
+    ``None`` where no limit ever binds.
+    """
+    if not np.isfinite(limits).any():
+        return None
+    change = np.flatnonzero(np.concatenate(([True], limits[1:] != limits[:-1])))
+    starts = change * 24.0
+    ends = np.concatenate((change[1:] * 24.0, [np.inf]))
+    return starts, ends, limits[change] * 24.0
+
+
+def stay_deadline(regimes: tuple[np.ndarray, np.ndarray, np.ndarray], entry_hours: np.ndarray) -> np.ndarray:
+    """When a party entering at ``entry_hours`` must leave, hours (``inf`` if never).
+
+    ``regimes`` comes from :func:`stay_regimes`.  A party must leave at the first
+    moment at which its stay, counted from its entry or from the start of the
+    regime then in force, whichever is later, reaches that regime's limit.  So a
+    limit introduced mid-stay counts from its own first day, and a relaxed one
+    extends the stay.
+    """
+    deadline = np.full(len(entry_hours), np.inf)
+    for start, end, limit in zip(*regimes):
+        if not np.isfinite(limit):
+            continue
+        candidate = np.maximum(entry_hours, start) + limit
+        binding = (end > entry_hours) & (candidate < end)
+        deadline = np.where(binding, np.minimum(deadline, candidate), deadline)
     return deadline
-
-
-def _later_regimes(series: np.ndarray, regime_start: np.ndarray, entry: int) -> float:
-    starts = np.flatnonzero(regime_start == np.arange(len(series)))
-    later = starts[starts > entry]
-    if len(later) == 0:
-        return float(entry + series[entry])
-    return float(min(entry + series[entry], (later + series[later]).min()))
 
 
 @dataclass(frozen=True)

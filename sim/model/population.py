@@ -1,18 +1,20 @@
-"""The people: parties of 1–5 persons, their documents, cars, and when they leave.
+"""The people: parties of 1–5 persons, their group, documents, means, patience, and when they leave.
 
 Two components make up who departs:
 
 * the **pool**: would-be emigrants who leave once, with a hazard that jumps at
-  dated shocks (the mobilization announcement).  Each pool party draws an
-  Exp(1) threshold; it leaves when the cumulative hazard passes it, which is the
-  exact way to drain a pool with a time-varying hazard, and is vectorised;
+  dated shocks (the mobilization announcement) and, for some groups, rises ahead
+  of announced rules.  Each pool party draws an Exp(1) threshold; it leaves when
+  its group's cumulative hazard passes it, which is the exact way to drain a pool
+  with a time-varying hazard, and is vectorised;
 * the **baseline**: regular travellers (tourists, business, family), a steady
-  Poisson stream that does not deplete.
+  Poisson stream that does not deplete; they go home after their trip.
 
 Every party owns its row of uniforms for its attributes and for each attempt at a
-crossing (route choice, service time, entry check, whether to try again), drawn
-up front from its component's streams.  Nothing a party draws depends on another
-party, which is what gives common random numbers across scenarios.
+crossing (route choice, service, exit screening, entry, retry, and what it does
+after entering: stay, claim asylum, move on), drawn up front from its component's
+streams.  Nothing a party draws depends on another party, which is what gives
+common random numbers across scenarios.
 """
 
 from __future__ import annotations
@@ -22,15 +24,68 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.departures import cumulative_hazard, hours_in_period
-from sim.model.policies import DocumentFlag
+from sim.model.policies import GROUPS, DocumentFlag
 from sim.model.randomness import Streams
+from sim.model.spread import spread_quantile
 from sim.scenario.schema import DocumentMix, Scenario
 
-__all__ = ["ATTEMPT_DRAWS", "GROUPS", "Parties", "generate_parties"]
+__all__ = ["ATTEMPT_DRAWS", "POOL", "BASELINE", "AttemptDraws", "Parties", "generate_parties"]
 
-#: Per-attempt uniforms: route choice, service time, entry check, try again.
-ATTEMPT_DRAWS = ("choice", "service", "entry", "retry")
-GROUPS = ("draft_age_men", "families", "others")
+#: Per-attempt uniforms, one row per party and attempt.
+ATTEMPT_DRAWS = ("choice", "service", "screen", "entry", "retry", "claim", "grant", "dwell", "next")
+POOL, BASELINE = 0, 1
+
+
+class AttemptDraws:
+    """Each party's uniforms for each attempt, drawn one attempt number at a time, when first needed.
+
+    Attempt ``k`` of every party of a component comes from that component's ``k``-th
+    spawned sequence, one row per party *as generated* (before the parties that do not
+    depart in the period are dropped), so a party's draws never depend on how many
+    others depart, or how many attempts anyone makes.
+
+    Parameters
+    ----------
+    sources
+        Per component: its attempts seed sequence, the number of rows it generated,
+        and, for each party kept, its generated row and its position among all parties.
+    n_parties, max_attempts
+        Sizes.
+    """
+
+    def __init__(
+        self,
+        sources: list[tuple[np.random.SeedSequence, int, np.ndarray, np.ndarray]],
+        n_parties: int,
+        max_attempts: int,
+    ) -> None:
+        self._sources = [(seq.spawn(max_attempts), rows, kept, position) for seq, rows, kept, position in sources]
+        self._n = n_parties
+        self._blocks: list[np.ndarray | None] = [None] * max_attempts
+
+    def block(self, attempt: int) -> np.ndarray:
+        """All parties' uniforms for attempt number ``attempt``, shape (parties, len(ATTEMPT_DRAWS))."""
+        block = self._blocks[attempt]
+        if block is None:
+            block = np.empty((self._n, len(ATTEMPT_DRAWS)), dtype=np.float32)
+            for children, rows, kept, position in self._sources:
+                generator = np.random.Generator(np.random.PCG64(children[attempt]))
+                block[position] = generator.random(size=(rows, len(ATTEMPT_DRAWS)), dtype=np.float32)[kept]
+            self._blocks[attempt] = block
+        return block
+
+    def __call__(self, party: np.ndarray, attempt: np.ndarray, draw: str | None = None) -> np.ndarray:
+        """Uniforms of ``party`` at ``attempt`` (element-wise): one draw, or all of them."""
+        column = slice(None) if draw is None else ATTEMPT_DRAWS.index(draw)
+        attempt = np.asarray(attempt)
+        first = int(attempt[0]) if len(attempt) else 0
+        if len(attempt) == 0 or (attempt == first).all():
+            return self.block(first)[party, column]
+        out = np.empty((len(party), len(ATTEMPT_DRAWS)), dtype=np.float32)[:, column]
+        for k in np.unique(attempt):
+            match = attempt == k
+            out[match] = self.block(int(k))[party[match], column]
+        return out
 
 
 @dataclass(frozen=True)
@@ -46,15 +101,19 @@ class Parties:
     size
         Persons in the party (1–5).
     group
-        Index into :data:`GROUPS`.
+        Index into :data:`~sim.model.policies.GROUPS`.
     documents
         :class:`~sim.model.policies.DocumentFlag` mask.
     car
         True if the party travels in its own car.
+    can_fly
+        True if the party has the means to fly.
+    patience
+        Longest wait it accepts in a queue, hours (``inf``: unlimited).
     component
-        0 for the pool, 1 for baseline travellers.
-    attempt_uniforms
-        Shape (parties, max_attempts, len(ATTEMPT_DRAWS)).
+        :data:`POOL` or :data:`BASELINE`.
+    draws
+        The parties' uniforms per attempt (:class:`AttemptDraws`).
     """
 
     depart: np.ndarray
@@ -63,8 +122,10 @@ class Parties:
     group: np.ndarray
     documents: np.ndarray
     car: np.ndarray
+    can_fly: np.ndarray
+    patience: np.ndarray
     component: np.ndarray
-    attempt_uniforms: np.ndarray
+    draws: AttemptDraws
 
     def __len__(self) -> int:
         return len(self.depart)
@@ -96,12 +157,16 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
         pool = streams["pool"]
         count = int(pool_persons / mean_size * 1.2) + 32
         attributes = _attributes(scenario, scenario.people, pool, count)
-        covered = np.searchsorted(np.cumsum(attributes["size"]), pool_persons) + 1
+        covered = int(np.searchsorted(np.cumsum(attributes["size"]), pool_persons)) + 1
         attributes = {k: v[:covered] for k, v in attributes.items()}
         thresholds = pool.times.exponential(size=covered)
-        grid, cumulative = cumulative_hazard(scenario)
-        depart = np.interp(thresholds, cumulative, grid, right=np.inf)
-        parts.append(_component(attributes, depart, 0, pool, scenario, horizon))
+        depart = np.full(covered, np.inf)
+        for g in range(len(GROUPS)):
+            members = attributes["group"] == g
+            if members.any():
+                grid, cumulative = cumulative_hazard(scenario, g)
+                depart[members] = np.interp(thresholds[members], cumulative, grid, right=np.inf)
+        parts.append(_component(attributes, depart, POOL, pool.attempts, horizon))
     # Baseline travellers: a Poisson stream of parties at (persons per day) / (mean size).
     per_hour = scenario.departures.baseline_per_day * scale / mean_size / 24.0
     if per_hour > 0:
@@ -110,12 +175,21 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
         count = int(expected + 6 * np.sqrt(expected) + 32)
         depart = np.cumsum(base.times.exponential(1.0 / per_hour, size=count))
         attributes = _attributes(scenario, scenario.departures.baseline_people or scenario.people, base, count)
-        parts.append(_component(attributes, depart, 1, base, scenario, horizon))
+        parts.append(_component(attributes, depart, BASELINE, base.attempts, horizon))
+    columns = [key for key in parts[0][0]] if parts else []
+    merged = {key: np.concatenate([p[key] for p, _ in parts]) for key in columns}
+    order = np.argsort(merged["depart"], kind="stable") if parts else np.empty(0, dtype=np.int64)
+    # Where each component's kept parties end up once all are sorted by departure.
+    position = np.empty(len(order), dtype=np.int64)
+    position[order] = np.arange(len(order))
+    sources, offset = [], 0
+    for part, (sequence, rows, kept) in parts:
+        sources.append((sequence, rows, kept, position[offset : offset + len(kept)]))
+        offset += len(kept)
+    draws = AttemptDraws(sources, len(order), scenario.people.max_attempts)
     if not parts:
-        return _empty(scenario)
-    merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
-    order = np.argsort(merged["depart"], kind="stable")
-    return Parties(**{key: value[order] for key, value in merged.items()})
+        return _empty(draws)
+    return Parties(**{key: value[order] for key, value in merged.items()}, draws=draws)
 
 
 def _mean_party_size(scenario: Scenario) -> float:
@@ -126,8 +200,7 @@ def _mean_party_size(scenario: Scenario) -> float:
 def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: int) -> dict[str, np.ndarray]:
     """Attributes of ``count`` parties, one row of uniforms each (row i is party i's)."""
     people = scenario.people
-    u = streams.attributes.random(size=(count, 7))
-    group_ids = [GROUPS.index(g.id) for g in people.groups]
+    u = streams.attributes.random(size=(count, 9))
     group_pick = np.searchsorted(np.cumsum([g.share for g in people.groups]), u[:, 0], side="right")
     group_pick = np.minimum(group_pick, len(people.groups) - 1)
     size_cdf = np.cumsum(np.array([g.party_size for g in people.groups]), axis=1)
@@ -146,13 +219,19 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
         + (visa & tourist) * int(DocumentFlag.schengen_visa_tourist)
         + (visa & ~tourist) * int(DocumentFlag.schengen_visa_other)
     ).astype(np.uint8)
-    car = u[:, 6] < mix.car_share
+    patience = np.full(count, np.inf)
+    for k, group in enumerate(people.groups):
+        members = group_pick == k
+        if group.patience_hours is not None and members.any():
+            patience[members] = spread_quantile(group.patience_hours, u[members, 8])
     return {
         "origin": np.minimum(origin, len(weights) - 1).astype(np.int16),
         "size": np.minimum(size, 5).astype(np.int8),
-        "group": np.array(group_ids, dtype=np.int8)[group_pick],
+        "group": np.array([GROUPS.index(g.id) for g in people.groups], dtype=np.int8)[group_pick],
         "documents": documents,
-        "car": car,
+        "car": u[:, 6] < mix.car_share,
+        "can_fly": u[:, 7] < mix.can_fly_share,
+        "patience": patience,
     }
 
 
@@ -160,22 +239,18 @@ def _component(
     attributes: dict[str, np.ndarray],
     depart: np.ndarray,
     component: int,
-    streams: Streams,
-    scenario: Scenario,
+    attempts: np.random.SeedSequence,
     horizon: float,
-) -> dict[str, np.ndarray]:
-    count = len(depart)
-    attempts = streams.attempts.random(size=(count, scenario.people.max_attempts, len(ATTEMPT_DRAWS)))
+) -> tuple[dict[str, np.ndarray], tuple[np.random.SeedSequence, int, np.ndarray]]:
+    """The parties of one component that depart within the period, and where their draws come from."""
     inside = depart < horizon
     result = {key: value[inside] for key, value in attributes.items()}
     result["depart"] = depart[inside]
     result["component"] = np.full(int(inside.sum()), component, dtype=np.int8)
-    result["attempt_uniforms"] = attempts[inside]
-    return result
+    return result, (attempts, len(depart), np.flatnonzero(inside))
 
 
-def _empty(scenario: Scenario) -> Parties:
-    draws = (0, scenario.people.max_attempts, len(ATTEMPT_DRAWS))
+def _empty(draws: AttemptDraws) -> Parties:
     return Parties(
         depart=np.empty(0),
         origin=np.empty(0, dtype=np.int16),
@@ -183,6 +258,8 @@ def _empty(scenario: Scenario) -> Parties:
         group=np.empty(0, dtype=np.int8),
         documents=np.empty(0, dtype=np.uint8),
         car=np.empty(0, dtype=bool),
+        can_fly=np.empty(0, dtype=bool),
+        patience=np.empty(0),
         component=np.empty(0, dtype=np.int8),
-        attempt_uniforms=np.empty(draws),
+        draws=draws,
     )

@@ -56,7 +56,9 @@ class LaneSchedule:
         return len(self.lanes) == 1
 
 
-def scaled_schedule(starts: list[float], lanes: list[int], scale: float) -> LaneSchedule:
+def scaled_schedule(
+    starts: list[float], lanes: list[int], scale: float, factors: list[float] | None = None
+) -> LaneSchedule:
     """A lane schedule for a run that simulates a fraction ``scale`` of the people.
 
     A scaled run must keep each crossing's throughput per simulated person.  With
@@ -64,14 +66,16 @@ def scaled_schedule(starts: list[float], lanes: list[int], scale: float) -> Lane
     service times are stretched so that capacity is exactly ``c s`` real lanes.
     Utilisation, and so queue length in persons once scaled back, is preserved;
     the wait of a lone party is inflated when ``c s`` is well below 1, which is the
-    price of not simulating everyone (see the README).
+    price of not simulating everyone (see the README).  ``factors`` (default 1)
+    multiply service times segment by segment, e.g. where a policy changes them.
     """
+    factors = [1.0] * len(lanes) if factors is None else factors
     pooled = [0 if n == 0 else max(1, round(n * scale)) for n in lanes]
-    factors = [1.0 if n == 0 else p / (n * scale) for n, p in zip(lanes, pooled)]
+    stretched = [f if n == 0 else f * p / (n * scale) for n, p, f in zip(lanes, pooled, factors)]
     merged_starts: list[float] = []
     merged_lanes: list[int] = []
     merged_factors: list[float] = []
-    for start, n, factor in zip(starts, pooled, factors):
+    for start, n, factor in zip(starts, pooled, stretched):
         if merged_lanes and merged_lanes[-1] == n and merged_factors[-1] == factor:
             continue
         merged_starts.append(start)

@@ -24,11 +24,15 @@ COMPONENT_STREAMS: tuple[str, ...] = ("times", "attributes", "attempts")
 
 @dataclass(frozen=True)
 class Streams:
-    """Generators for one population component, each on its own spawned sequence."""
+    """Generators for one population component, each on its own spawned sequence.
+
+    ``attempts`` stays a seed sequence: each attempt number gets its own child,
+    drawn only when some party first makes that many attempts.
+    """
 
     times: np.random.Generator
     attributes: np.random.Generator
-    attempts: np.random.Generator
+    attempts: np.random.SeedSequence
 
 
 def make_streams(seed: int) -> dict[str, Streams]:
@@ -47,6 +51,8 @@ def make_streams(seed: int) -> dict[str, Streams]:
     root = np.random.SeedSequence(seed)
     streams: dict[str, Streams] = {}
     for name, child in zip(STREAM_NAMES, root.spawn(len(STREAM_NAMES))):
-        generators = [np.random.Generator(np.random.PCG64(s)) for s in child.spawn(len(COMPONENT_STREAMS))]
-        streams[name] = Streams(*generators)
+        times, attributes, attempts = child.spawn(len(COMPONENT_STREAMS))
+        streams[name] = Streams(
+            np.random.Generator(np.random.PCG64(times)), np.random.Generator(np.random.PCG64(attributes)), attempts
+        )
     return streams

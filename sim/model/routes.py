@@ -38,9 +38,11 @@ class Alternatives:
     ----------
     crossing, mode, country
         Per alternative: crossing index, :class:`Mode`, destination country index.
-    car
+    leaving
+        Per alternative: index of the country left, -1 for the home country.
+    car, air
         Per alternative: True for the car mode (only parties with a car use it, and
-        they use nothing else).
+        they use no other land mode), and for air routes (only those who can fly).
     origin_hours
         Travel hours, shape (origins, crossings).
     between_hours
@@ -54,7 +56,9 @@ class Alternatives:
     crossing: np.ndarray
     mode: tuple[Mode, ...]
     country: np.ndarray
+    leaving: np.ndarray
     car: np.ndarray
+    air: np.ndarray
     origin_hours: np.ndarray
     between_hours: np.ndarray
     origin_utility: np.ndarray
@@ -75,7 +79,7 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
     country_index = {country.iso: i for i, country in enumerate(scenario.countries)}
     crossing_ids, modes = [], []
     for i, crossing in enumerate(crossings):
-        for mode in Mode:  # fixed order: car, foot, bus
+        for mode in Mode:  # fixed order: car, foot, bus, boat, air
             if mode in crossing.modes:
                 crossing_ids.append(i)
                 modes.append(mode)
@@ -92,14 +96,22 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
                 origin_hours[i, j] = crossing.travel_hours[origin.id]
     between_hours = great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) * road_km_per_km
     appeal = np.array(
-        [scenario.countries[country_index[crossings[c].to]].appeal + crossings[c].appeal for c in crossing_ids]
+        [
+            scenario.countries[country_index[crossings[c].to]].appeal
+            + crossings[c].appeal
+            + scenario.choice.mode_utility.get(mode, 0.0)
+            for c, mode in zip(crossing_ids, modes)
+        ]
     )
     per_hour = scenario.choice.travel_hour_utility
+    leaving = [crossings[c].from_ or scenario.home for c in crossing_ids]
     return Alternatives(
         crossing=crossing_index,
         mode=tuple(modes),
         country=np.array([country_index[crossings[c].to] for c in crossing_ids], dtype=np.int32),
+        leaving=np.array([country_index.get(iso, -1) for iso in leaving], dtype=np.int32),
         car=np.array([m is Mode.car for m in modes]),
+        air=np.array([m is Mode.air for m in modes]),
         origin_hours=origin_hours,
         between_hours=between_hours,
         origin_utility=per_hour * origin_hours[:, crossing_index] + appeal[None, :],

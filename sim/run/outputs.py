@@ -13,60 +13,19 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
-from sim.model.engine import Decision, Ledger
+from sim.model.engine import Ledger
+from sim.model.ledger import STATES, Decision, MoveKind
 from sim.model.queueing import SERVED
 
-__all__ = ["STATES", "final_states", "people_accounting", "daily_table", "format_csv"]
-
-#: Where a departed person is at the end of the run; they sum to the departed.
-STATES = (
-    "crossed",
-    "queued",
-    "travelling",
-    "refused_home",
-    "turned_away_home",
-    "gave_up_home",
-    "no_route_home",
-)
-
-
-def final_states(ledger: Ledger) -> np.ndarray:
-    """Index into :data:`STATES` of each party's state at the end of the period."""
-    legs = ledger.legs
-    n = len(ledger.parties)
-    state = np.full(n, STATES.index("no_route_home"), dtype=np.int8)
-    last = np.full(n, -1, dtype=np.int64)
-    np.maximum.at(last, legs["party"], np.arange(len(legs["party"])))
-    has = last >= 0
-    leg = last[has]
-    decision = legs["decision"][leg]
-    processed = legs["served"][leg] >= 0
-    by_decision = np.select(
-        [
-            decision == Decision.ENTERED,
-            decision == Decision.REFUSED,
-            decision == Decision.TURNED_AWAY,
-            decision == Decision.GAVE_UP,
-            processed,
-        ],
-        [
-            STATES.index("crossed"),
-            STATES.index("refused_home"),
-            STATES.index("turned_away_home"),
-            STATES.index("gave_up_home"),
-            STATES.index("queued"),
-        ],
-        default=STATES.index("travelling"),
-    )
-    state[has] = by_decision
-    return state
+__all__ = ["STATES", "people_accounting", "daily_table", "format_csv"]
 
 
 def people_accounting(ledger: Ledger) -> dict[str, object]:
     """Simulated persons by final state; ``by_state`` sums exactly to ``departed``."""
     size = ledger.parties.size.astype(np.int64)
-    state = final_states(ledger)
-    totals = np.bincount(state, weights=size, minlength=len(STATES)).astype(np.int64)
+    totals = np.bincount(ledger.status, weights=size, minlength=len(STATES)).astype(np.int64)
+    if len(totals) > len(STATES) or (ledger.status < 0).any():
+        raise AssertionError("a party ended in no known state")
     by_state = {name: int(totals[i]) for i, name in enumerate(STATES)}
     departed = int(size.sum())
     return {
@@ -84,14 +43,14 @@ def daily_table(ledger: Ledger) -> pa.Table:
     per_person = 1.0 / ledger.scale
     crossing_ids = [c.id for c in scenario.crossings]
     countries = [c.iso for c in scenario.countries]
-    legs = ledger.legs
+    legs, claims, moves = ledger.legs, ledger.claims, ledger.moves
     parties = ledger.parties
-    alt_crossing = ledger.alternatives.crossing[legs["alt"]]
-    alt_country = ledger.alternatives.country[legs["alt"]]
+    alternatives = ledger.alternatives
+    alt_crossing = alternatives.crossing[legs["alt"]]
+    alt_country = alternatives.country[legs["alt"]]
     persons = parties.size[legs["party"]].astype(np.float64)
-    is_car = ledger.alternatives.car[legs["alt"]]
-    inside = lambda t: np.isfinite(t) & (t < ledger.horizon_hours)  # noqa: E731 - local shorthand
-    n_cross = len(crossing_ids)
+    is_car = alternatives.car[legs["alt"]]
+    n_cross, n_countries = len(crossing_ids), len(countries)
 
     rows: list[tuple[int, str, str, float]] = []
 
@@ -101,32 +60,64 @@ def daily_table(ledger: Ledger) -> pa.Table:
                 if only is None or only[p, day]:
                     rows.append((day, place, measure, float(table[p, day])))
 
-    def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int) -> np.ndarray:
-        keep = mask & inside(times)
+    def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int, weight: np.ndarray) -> np.ndarray:
+        keep = mask & np.isfinite(times) & (times < ledger.horizon_hours)
         day = (times[keep] // 24).astype(np.int64)
-        flat = np.bincount(place[keep] * days + day, weights=persons[keep], minlength=n_places * days)
+        flat = np.bincount(place[keep] * days + day, weights=weight[keep], minlength=n_places * days)
         return flat.reshape(n_places, days) * per_person
 
     processed = legs["served"] >= 0
     decision = legs["decision"]
-    add(crossing_ids, "arrivals", count(alt_crossing, legs["arrive"], processed, n_cross))
-    add(crossing_ids, "entries", count(alt_crossing, legs["leave"], decision == Decision.ENTERED, n_cross))
-    add(crossing_ids, "refused", count(alt_crossing, legs["leave"], decision == Decision.REFUSED, n_cross))
-    add(crossing_ids, "turned_away", count(alt_crossing, legs["leave"], decision == Decision.TURNED_AWAY, n_cross))
+    by_crossing = lambda times, mask: count(alt_crossing, times, mask, n_cross, persons)  # noqa: E731
+    add(crossing_ids, "arrivals", by_crossing(legs["arrive"], processed))
+    for measure, code in (
+        ("entries", Decision.ENTERED),
+        ("refused", Decision.REFUSED),
+        ("turned_away", Decision.TURNED_AWAY),
+        ("gave_up", Decision.GAVE_UP),
+        ("turned_back", Decision.TURNED_BACK),
+        ("mobilised", Decision.MOBILISED),
+    ):
+        add(crossing_ids, measure, by_crossing(legs["leave"], decision == code))
     out_of_queue = np.where(legs["served"] == SERVED, legs["start"], legs["leave"])
-    add(crossing_ids, "queue_persons_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, persons, processed, n_cross, days, ledger.horizon_hours) * per_person)
-    add(crossing_ids, "queue_vehicles_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, np.ones_like(persons), processed & is_car, n_cross, days, ledger.horizon_hours) * per_person)
-    served = (legs["served"] == SERVED) & inside(legs["start"])
+    horizon = ledger.horizon_hours
+    add(crossing_ids, "queue_persons_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, persons, processed, n_cross, days, horizon) * per_person)
+    add(crossing_ids, "queue_vehicles_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, np.ones_like(persons), processed & is_car, n_cross, days, horizon) * per_person)
+    served = (legs["served"] == SERVED) & (legs["start"] < horizon)
     wait = legs["start"] - legs["arrive"]
     mean, p90, any_served = _wait_stats(alt_crossing[served], (legs["start"][served] // 24).astype(np.int64), wait[served], persons[served], n_cross, days)
     add(crossing_ids, "wait_hours_mean", mean, only=any_served)
     add(crossing_ids, "wait_hours_p90", p90, only=any_served)
-    entries_by_country = count(alt_country, legs["leave"], decision == Decision.ENTERED, len(countries))
-    add(countries, "entries", entries_by_country)
-    add(countries, "stock", np.cumsum(entries_by_country, axis=1))
+
+    entered = decision == Decision.ENTERED
+    entries = count(alt_country, legs["leave"], entered, n_countries, persons)
+    add(countries, "entries", entries)
+    leaving = alternatives.leaving[legs["alt"]]
+    abroad = leaving >= 0
+    is_air = alternatives.air[legs["alt"]]
+    leaving_index = np.maximum(leaving, 0)
+    add(countries, "onward_land", count(leaving_index, legs["leave"], entered & abroad & ~is_air, n_countries, persons))
+    add(countries, "onward_air", count(leaving_index, legs["leave"], entered & abroad & is_air, n_countries, persons))
+    move_persons = parties.size[moves["party"]].astype(np.float64)
+    exits = count(moves["country"].astype(np.int64), moves["time"], np.ones(len(move_persons), bool), n_countries, move_persons)
+    returns = count(moves["country"].astype(np.int64), moves["time"], moves["kind"] == MoveKind.HOME, n_countries, move_persons)
+    add(countries, "returns", returns)
+    add(countries, "exits", exits)
+    add(countries, "stock", np.cumsum(entries - exits, axis=1))
+    claim_persons = parties.size[claims["party"]].astype(np.float64)
+    claim_country = claims["country"].astype(np.int64)
+    everyone = np.ones(len(claim_persons), bool)
+    lodged = count(claim_country, claims["lodged"], everyone, n_countries, claim_persons)
+    decided = count(claim_country, claims["decided"], everyone, n_countries, claim_persons)
+    has_asylum = np.zeros((n_countries, days), dtype=bool)
+    has_asylum[np.unique(claim_country)] = True
+    add(countries, "asylum_claims", lodged, only=has_asylum)
+    add(countries, "asylum_decisions", decided, only=has_asylum)
+    add(countries, "asylum_grants", count(claim_country, claims["decided"], claims["granted"] == 1, n_countries, claim_persons), only=has_asylum)
+    add(countries, "asylum_backlog", np.cumsum(lodged - decided, axis=1), only=has_asylum)
     depart_day = (parties.depart // 24).astype(np.int64)
     departures = np.bincount(depart_day, weights=parties.size.astype(np.float64), minlength=days)[None, :days] * per_person
-    add(["RU"], "departures", departures)
+    add([scenario.home], "departures", departures)
 
     start = scenario.period.start
     dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
