@@ -139,3 +139,11 @@ def test_open_ended_closure_serves_before_and_turns_away_after() -> None:
     np.testing.assert_array_equal(outcome, [SERVED, SERVED, SERVED, SERVED, SERVED, CLOSED, CLOSED])
     np.testing.assert_allclose(start[:5], [1.0, 2.0, 5.0, 6.0, 9.0])
     np.testing.assert_allclose(leave[5:], [10.0, 11.0])
+
+
+def test_closed_for_the_whole_run_turns_everyone_away() -> None:
+    bank = LaneBank(scaled_schedule([0.0], [0], 1.0))
+    start, leave, outcome = bank.serve(np.array([1.0, 2.0]), np.array([1.0, 1.0]))
+    np.testing.assert_array_equal(outcome, [CLOSED, CLOSED])
+    np.testing.assert_array_equal(leave, [1.0, 2.0])
+    assert np.isnan(start).all()

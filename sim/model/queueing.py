@@ -52,8 +52,8 @@ class LaneSchedule:
 
     @property
     def constant(self) -> bool:
-        """True when nothing ever changes: the fast path applies."""
-        return len(self.lanes) == 1
+        """True when lanes are open and nothing ever changes: the fast path applies."""
+        return len(self.lanes) == 1 and self.lanes[0] > 0
 
 
 def scaled_schedule(

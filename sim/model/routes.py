@@ -3,10 +3,9 @@
 The alternatives are (crossing, mode) pairs.  A party's choice is a multinomial
 logit over the ones it may use: travel time, the wait it has heard of (reported
 with a lag, not the true queue), and the appeal of the destination.  The logit is
-drawn by inverting its cumulative probabilities with the party's own uniform for
-that attempt, in a fixed order of alternatives, so a policy that changes one
-alternative moves only the parties whose choice it really changes (common random
-numbers).
+drawn in its Gumbel-max form with noise that belongs to the party and the
+alternative, so a policy that changes one alternative moves only the parties whose
+choice it really changes (common random numbers).
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import numpy as np
 
 from sim.scenario.schema import Mode, Scenario
 
-__all__ = ["EARTH_RADIUS_KM", "Alternatives", "great_circle_km", "build_alternatives", "choose"]
+__all__ = ["EARTH_RADIUS_KM", "Alternatives", "great_circle_km", "build_alternatives", "alternative_uniforms", "choose"]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -119,8 +118,34 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
     )
 
 
+def alternative_uniforms(uniform: np.ndarray, n_alternatives: int) -> np.ndarray:
+    """One uniform per (party, alternative), derived from the party's own choice uniform.
+
+    The party's uniform (float32, 24 random bits) seeds a counter-based stream: each
+    alternative's number is the splitmix64 hash of (seed, alternative).  So each
+    alternative gets its own number, the same in every scenario that has it, and
+    adding or closing one alternative changes no other's.
+    """
+    seed = np.asarray(uniform, dtype=np.float32).view(np.uint32).astype(np.uint64)
+    counter = np.arange(1, n_alternatives + 1, dtype=np.uint64)
+    with np.errstate(over="ignore"):
+        z = seed[:, None] * np.uint64(0x9E3779B97F4A7C15) + counter[None, :] * np.uint64(0xD1B54A32D192ED03)
+        z ^= z >> np.uint64(30)
+        z *= np.uint64(0xBF58476D1CE4E5B9)
+        z ^= z >> np.uint64(27)
+        z *= np.uint64(0x94D049BB133111EB)
+        z ^= z >> np.uint64(31)
+    return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
+
+
 def choose(utility: np.ndarray, allowed: np.ndarray, uniform: np.ndarray) -> np.ndarray:
     """Draw one alternative per row from a logit over the allowed alternatives.
+
+    The draw is the Gumbel-max form of the logit: the alternative with the highest
+    utility plus a Gumbel noise term wins.  Each (party, alternative) has its own
+    noise (:func:`alternative_uniforms`), so when a policy changes one alternative
+    only the parties for whom that alternative was, or becomes, the best one
+    switch: the closest coupling of two scenarios a logit allows.
 
     Parameters
     ----------
@@ -129,25 +154,15 @@ def choose(utility: np.ndarray, allowed: np.ndarray, uniform: np.ndarray) -> np.
     allowed
         Which alternatives each party may use, same shape.
     uniform
-        One uniform in [0, 1) per party.
+        The party's choice uniform, one per party.
 
     Returns
     -------
     numpy.ndarray
         Index of the chosen alternative, or -1 where nothing is allowed.
     """
-    masked = np.where(allowed, utility, -np.inf)
-    best = masked.max(axis=1, keepdims=True)
-    none = ~np.isfinite(best[:, 0])
-    weights = np.exp(masked - np.where(np.isfinite(best), best, 0.0))
-    cumulative = np.cumsum(weights, axis=1)
-    target = uniform[:, None] * cumulative[:, -1:]
-    choice = (cumulative <= target).sum(axis=1)
-    # Guard against the boundary u*total == total by rounding: stay on an allowed one.
-    choice = np.minimum(choice, utility.shape[1] - 1)
-    stray = ~allowed[np.arange(len(choice)), choice] & ~none
-    if stray.any():
-        last_allowed = utility.shape[1] - 1 - np.argmax(allowed[:, ::-1], axis=1)
-        choice[stray] = last_allowed[stray]
-    choice[none] = -1
-    return choice.astype(np.int32)
+    noise = -np.log(-np.log(alternative_uniforms(uniform, utility.shape[1])))
+    score = np.where(allowed, utility + noise, -np.inf)
+    choice = np.argmax(score, axis=1).astype(np.int32)
+    choice[~allowed.any(axis=1)] = -1
+    return choice

@@ -1,0 +1,188 @@
+"""Paired comparison of two scenarios with common random numbers.
+
+Replicate ``r`` runs the base and the policy scenario with the same seed, so each
+party draws the same numbers in both (see :mod:`sim.model.population`): the
+difference between the two runs is the policy's, not noise.  Per measure the
+comparison reports the mean paired difference and a 95% t-interval over the
+replicates.  With ``independent=True`` the policy runs get seeds of their own, which
+is what the common-random-number design is measured against.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy import stats
+
+from sim.run.api import resolve_scenario, run
+from sim.run.measures import summary_measures
+from sim.run.store import write_file_atomic
+from sim.scenario import LoadedScenario
+from sim.scenario.errors import UsageError
+
+__all__ = ["MeasureDifference", "Comparison", "replicate_seeds", "compare"]
+
+
+def replicate_seeds(root: int, replicates: int, *, stream: int = 0) -> list[int]:
+    """Seeds for ``replicates`` runs, spawned from ``root`` (``stream`` 1 gives a disjoint set)."""
+    children = np.random.SeedSequence(root).spawn(2 * replicates)[stream * replicates : (stream + 1) * replicates]
+    return [int(child.generate_state(1, np.uint32)[0]) for child in children]
+
+
+@dataclass(frozen=True)
+class MeasureDifference:
+    """One measure: both sides' means and the paired difference with its 95% interval."""
+
+    measure: str
+    base_mean: float
+    policy_mean: float
+    difference: float
+    ci_low: float
+    ci_high: float
+    sd: float
+    replicates: int
+
+    @property
+    def half_width(self) -> float:
+        """Half the width of the 95% interval."""
+        return (self.ci_high - self.ci_low) / 2
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A finished comparison; ``rows`` are sorted by measure."""
+
+    base: str
+    policy: str
+    seeds: list[int]
+    policy_seeds: list[int]
+    scale: float
+    common_random_numbers: bool
+    rows: list[MeasureDifference]
+
+    def row(self, measure: str) -> MeasureDifference:
+        """The row of one measure."""
+        for row in self.rows:
+            if row.measure == measure:
+                return row
+        raise KeyError(measure)
+
+    def to_json(self) -> dict[str, object]:
+        """Everything, as JSON-able data."""
+        return {
+            "base": self.base,
+            "policy": self.policy,
+            "seeds": self.seeds,
+            "policy_seeds": self.policy_seeds,
+            "scale": self.scale,
+            "common_random_numbers": self.common_random_numbers,
+            "measures": [{k: _finite_or_none(v) for k, v in row.__dict__.items()} for row in self.rows],
+        }
+
+    def to_csv(self) -> str:
+        """One line per measure."""
+        fields = ["measure", "base_mean", "policy_mean", "difference", "ci_low", "ci_high", "sd", "replicates"]
+        lines = [",".join(fields)]
+        for row in self.rows:
+            lines.append(",".join(_text(getattr(row, f)) for f in fields))
+        return "\n".join(lines) + "\n"
+
+    def write(self, out_dir: str | Path) -> list[Path]:
+        """Write ``compare.csv`` and ``compare.json`` into ``out_dir``, each atomically."""
+        folder = Path(out_dir)
+        csv, js = folder / "compare.csv", folder / "compare.json"
+        write_file_atomic(csv, self.to_csv())
+        write_file_atomic(js, json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
+        return [csv, js]
+
+
+def compare(
+    base: str | Path | LoadedScenario | dict,
+    policy: str | Path | LoadedScenario | dict,
+    *,
+    replicates: int = 10,
+    seed: int | None = None,
+    scale: float | None = None,
+    independent: bool = False,
+    measures: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Comparison:
+    """Run base and policy ``replicates`` times each and report paired differences.
+
+    Parameters
+    ----------
+    base, policy
+        The two scenarios (files, loaded scenarios or dicts).
+    replicates
+        Pairs of runs; at least 2 for an interval.
+    seed
+        Root of the replicates' seeds (default: the base scenario's seed).
+    scale
+        Overrides both scenarios' scale.
+    independent
+        Give the policy runs seeds of their own (no common random numbers).
+    measures
+        Keep only these measures (default: all, see :mod:`sim.run.measures`).
+    progress
+        ``progress(runs_done, runs_total)`` after each run.
+    """
+    if replicates < 1:
+        raise UsageError(f"replicates: expected at least 1, found {replicates}")
+    base_loaded, policy_loaded = resolve_scenario(base), resolve_scenario(policy)
+    root = base_loaded.scenario.seed if seed is None else seed
+    seeds = replicate_seeds(root, replicates)
+    policy_seeds = replicate_seeds(root, replicates, stream=1) if independent else seeds
+    base_runs, policy_runs = [], []
+    total = 2 * replicates
+    for r in range(replicates):
+        for loaded, run_seed, out in ((base_loaded, seeds[r], base_runs), (policy_loaded, policy_seeds[r], policy_runs)):
+            result = run(loaded, seed=run_seed, scale=scale)
+            out.append(summary_measures(result.daily, result.people))
+            if progress is not None:
+                progress(len(base_runs) + len(policy_runs), total)
+    names = sorted(set().union(*base_runs, *policy_runs))
+    if measures is not None:
+        unknown = sorted(set(measures) - set(names))
+        if unknown:
+            raise UsageError(f"measures: expected names among the run's measures, found {', '.join(unknown)}")
+        names = [n for n in names if n in set(measures)]
+    rows = [_difference(n, [b.get(n, 0.0) for b in base_runs], [p.get(n, 0.0) for p in policy_runs]) for n in names]
+    return Comparison(
+        base=base_loaded.source,
+        policy=policy_loaded.source,
+        seeds=seeds,
+        policy_seeds=policy_seeds,
+        scale=base_loaded.scenario.scale if scale is None else scale,
+        common_random_numbers=not independent,
+        rows=rows,
+    )
+
+
+def _difference(measure: str, base: list[float], policy: list[float]) -> MeasureDifference:
+    b, p = np.array(base), np.array(policy)
+    d = p - b
+    n = len(d)
+    mean = float(d.mean())
+    sd = float(d.std(ddof=1)) if n > 1 else math.nan
+    if n > 1:
+        half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
+        low, high = mean - half, mean + half
+    else:
+        low = high = math.nan
+    return MeasureDifference(measure, float(b.mean()), float(p.mean()), mean, low, high, sd, n)
+
+
+def _text(value: object) -> str:
+    if isinstance(value, float):
+        return "" if math.isnan(value) else f"{value:.10g}"
+    return str(value)
+
+
+def _finite_or_none(value: object) -> object:
+    """NaN (no interval from one replicate) becomes JSON null."""
+    return None if isinstance(value, float) and math.isnan(value) else value
