@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 from typing import Any
 
 
@@ -123,3 +124,88 @@ def network_scenario(**changes: Any) -> dict[str, Any]:
     data = copy.deepcopy(_NETWORK)
     data.update(copy.deepcopy(changes))
     return data
+
+
+# -- Small purpose-made worlds for the policy tests ------------------------------------
+#
+# One origin ("a") in the home country; destinations and crossings chosen per test.
+# Crossings out of the home country are ``travel_hours`` away from the origin; between
+# crossings, travel time follows from their coordinates.  Every day of the period is
+# ``day(n)``, so that tests speak in day numbers and hours since the start.
+
+POLICY_START = dt.date(2022, 1, 1)
+
+
+def day(n: int) -> str:
+    """ISO date of day ``n`` of a :func:`policy_world` (day 0 is its first day)."""
+    return (POLICY_START + dt.timedelta(days=n)).isoformat()
+
+
+def country(iso: str, *, accepts: tuple[str, ...] = ("internal_passport",), visa_free_days: int = 0, **extra: Any) -> dict[str, Any]:
+    """A destination admitting the given documents; no stay limit unless ``visa_free_days``."""
+    return {"iso": iso, "name": iso, "accepts": list(accepts), "visa_free_days": visa_free_days, **extra}
+
+
+def lanes(n: int, minutes: float, distribution: str = "fixed") -> dict[str, Any]:
+    """A land mode with ``n`` lanes and a service time of ``minutes`` (fixed unless said otherwise)."""
+    return {"lanes": n, "service": {"distribution": distribution, "mean_minutes": minutes}}
+
+
+def crossing(
+    id_: str, to: str, *, from_: str | None = None, hours: float = 5.0, lat: float = 50.0, lon: float = 41.0, **modes: Any
+) -> dict[str, Any]:
+    """A crossing into ``to``; out of the home country ``hours`` from the origin, else out of ``from_``."""
+    data: dict[str, Any] = {"id": id_, "name": id_, "to": to, "lat": lat, "lon": lon, "modes": modes}
+    if from_ is None:
+        data["travel_hours"] = {"a": hours}
+    else:
+        data["from"] = from_
+    return data
+
+
+def group(id_: str, share: float, sizes: tuple[float, ...] = (1, 0, 0, 0, 0), patience: dict | None = None) -> dict[str, Any]:
+    """A party group; party size 1 unless ``sizes`` says otherwise."""
+    data: dict[str, Any] = {"id": id_, "share": share, "party_size": list(sizes)}
+    if patience is not None:
+        data["patience_hours"] = patience
+    return data
+
+
+def policy_world(
+    *,
+    days: int,
+    countries: list[dict[str, Any]],
+    crossings: list[dict[str, Any]],
+    departures: dict[str, Any],
+    groups: list[dict[str, Any]] | None = None,
+    policies: list[dict[str, Any]] | None = None,
+    seed: int = 1,
+    **extra: Any,
+) -> dict[str, Any]:
+    """A scenario of ``days`` days at scale 1 from one origin; ``extra`` sets other top-level keys.
+
+    People hold internal passports only, travel without cars and cannot fly unless
+    ``people`` (merged over these defaults) says otherwise.
+    """
+    people = {
+        "groups": groups or [group("others", 1.0)],
+        "international_passport_share": 0,
+        "schengen_visa_share": 0,
+        "car_share": 0,
+        "can_fly_share": 0,
+        **extra.pop("people", {}),
+    }
+    return {
+        "name": "policy-world",
+        "description": "A purpose-made world for one policy test",
+        "period": {"start": day(0), "end": day(days - 1)},
+        "seed": seed,
+        "scale": 1.0,
+        "origins": [{"id": "a", "name": "A", "lat": 50.0, "lon": 40.0, "population_weight": 1}],
+        "countries": countries,
+        "crossings": crossings,
+        "departures": departures,
+        "people": people,
+        "policies": policies or [],
+        **extra,
+    }

@@ -12,7 +12,7 @@ import datetime as dt
 
 import numpy as np
 
-from sim.model.policies import hazard_multipliers
+from sim.model.policies import concerns, hazard_multipliers
 from sim.scenario.schema import Scenario
 
 __all__ = ["GRID_MINUTES", "hours_in_period", "shock_start_hours", "hazard_per_hour", "cumulative_hazard"]
@@ -44,19 +44,22 @@ def hazard_per_hour(scenario: Scenario, hours: np.ndarray) -> np.ndarray:
     return rate / 24.0
 
 
-def cumulative_hazard(scenario: Scenario, group: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+def cumulative_hazard(
+    scenario: Scenario, group: int | None = None, documents: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
     """Grid times (hours) and the cumulative hazard on them (trapezoid rule), from 0.
 
-    With ``group`` (an index into :data:`sim.model.policies.GROUPS`), announced rules
-    that make that group rush ahead multiply its hazard until they take effect.
+    With ``group`` (an index into :data:`sim.model.policies.GROUPS`) and ``documents``
+    (a document mask), announced rules that make such parties rush ahead multiply
+    their hazard until the rules take effect.
     """
     horizon = hours_in_period(scenario)
     steps = int(round(horizon * 60 / GRID_MINUTES))
     grid = np.linspace(0.0, horizon, steps + 1)
     rate = hazard_per_hour(scenario, grid)
     if group is not None:
-        for start, end, groups, factor in hazard_multipliers(scenario):
-            if groups[group]:
+        for start, end, who, factor in hazard_multipliers(scenario):
+            if concerns(who, np.array([group]), np.array([documents], dtype=np.uint8))[0]:
                 rate = np.where((grid >= start) & (grid < end), rate * factor, rate)
     cumulative = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) * 0.5 * np.diff(grid))])
     # Strictly increasing for interpolation: a zero-hazard stretch gets a tiny slope.

@@ -48,6 +48,7 @@ from sim.model.policies import (
     asylum_policies,
     concerns,
     entry_tables,
+    known_from_day,
     lane_days,
     n_days,
     open_tables,
@@ -162,12 +163,17 @@ class _Engine:
         plans = lane_days(scenario, self.alternatives.pairs, open_in_force)
         self.servers: list[CrossingMode] = build_crossing_modes(scenario, self.alternatives.pairs, plans, scale)
         self.refusal_share = np.array([c.refusal_share for c in scenario.countries])
+        self.after_hours = np.array([server.after_hours for server in self.servers])
         self._onward_share = np.array([c.onward_share for c in scenario.countries])
         self._return_share = np.array([c.return_share for c in scenario.countries])
         limits = stay_limit_days(scenario)
         self.stay_regimes = [[stay_regimes(limits[c, :, g]) for g in range(limits.shape[2])] for c in range(limits.shape[0])]
         self.screenings = screening_rules(scenario)
         self.asylum = asylum_policies(scenario)
+        # Per track, with a trailing entry for "no track" (index -1).
+        self._claim_shares = np.array([p.claim_share for p in self.asylum] + [0.0])
+        self._at_border = np.array([p.at_border for p in self.asylum] + [False])
+        self._country_index = {c.iso: i for i, c in enumerate(scenario.countries)}
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -236,15 +242,31 @@ class _Engine:
         self._go(tick, party, times, alts.origin_utility[origin], alts.origin_hours[origin], now)
 
     def _go(
-        self, tick: int, party: np.ndarray, times: np.ndarray, utility: np.ndarray, hours: np.ndarray, now: float
+        self,
+        tick: int,
+        party: np.ndarray,
+        times: np.ndarray,
+        utility: np.ndarray,
+        hours: np.ndarray,
+        now: float,
+        leaving: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Choose and set off; returns which parties found a way (the others are untouched)."""
+        """Choose and set off; returns which parties found a way (the others are untouched).
+
+        ``leaving`` is the country each party sets off from (``HOME`` for the home
+        country); by default the country it is in.
+        """
         attempt = self.next_attempt[party]
         has_attempt = attempt < self.scenario.people.max_attempts
+        if leaving is None:
+            leaving = self.country[party]
         alt = np.full(len(party), -1, dtype=np.int32)
         if has_attempt.any():
             p = party[has_attempt]
-            alt[has_attempt] = self._choose(p, attempt[has_attempt], utility[has_attempt], hours[has_attempt], times[has_attempt], now)
+            alt[has_attempt] = self._choose(
+                p, attempt[has_attempt], utility[has_attempt], hours[has_attempt], times[has_attempt], now,
+                leaving[has_attempt],
+            )
         ok = alt >= 0
         party, alt, times, hours, attempt = party[ok], alt[ok], times[ok], hours[ok], attempt[ok]
         arrive = times + hours[np.arange(len(party)), self.alternatives.crossing[alt]]
@@ -265,26 +287,61 @@ class _Engine:
         hours: np.ndarray,
         times: np.ndarray,
         now: float,
+        leaving: np.ndarray,
     ) -> np.ndarray:
-        """Alternative chosen by each party (-1 if none is open to it) from where it is."""
+        """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves."""
         alts = self.alternatives
         parties = self.parties
         wait = self._reported_wait(now)
         decision_day = np.minimum((times // 24).astype(np.int64), self.days - 1)
         # What a traveller expects: the rules it knows of, on the day it expects to get there.
-        expected = times[:, None] + hours[:, alts.crossing] + wait[None, :]
+        reach = times[:, None] + hours[:, alts.crossing]
+        expected = reach + wait[None, :]
         arrival_day = np.minimum((expected // 24).astype(np.int64), self.days - 1)
         group = parties.group[party].astype(np.int64)
         known = self.accepted_known[decision_day[:, None], alts.country[None, :], arrival_day, group[:, None]]
         allowed = (known & parties.documents[party][:, None]) != 0
-        allowed &= self.open_known[decision_day[:, None], np.arange(len(alts))[None, :], arrival_day]
-        allowed &= alts.leaving[None, :] == self.country[party][:, None]
+        allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day)
+        # A crossing closed when the party reaches it turns it away at once, and one that
+        # closes while it waits turns it away then: it must be known open on both days.
+        reach_day = np.minimum((reach // 24).astype(np.int64), self.days - 1)
+        index = np.arange(len(alts))[None, :]
+        allowed &= self.open_known[decision_day[:, None], index, arrival_day]
+        allowed &= self.open_known[decision_day[:, None], index, reach_day]
+        allowed &= alts.leaving[None, :] == leaving[:, None]
         car, fly = parties.car[party][:, None], parties.can_fly[party][:, None]
         allowed &= np.where(alts.air[None, :], fly, alts.car[None, :] == car)
         allowed &= ~self.excluded[party][:, alts.country]
         total = utility + self.scenario.choice.wait_hour_utility * wait[None, :]
         uniform = parties.draws(party, attempt, "choice")
         return choose(total, allowed, uniform)
+
+    def _asylum_planned(
+        self, party: np.ndarray, attempt: np.ndarray, decision_day: np.ndarray, arrival_day: np.ndarray
+    ) -> np.ndarray:
+        """Alternatives open to a party because it means to claim asylum at the border there.
+
+        An emigrant who means to claim (its claim draw for this attempt falls under the
+        track's ``claim_share``) plans for a country whose ``at_border`` track it knows of
+        and will find in force when it arrives.  Shape (parties, alternatives).
+        """
+        planned = np.zeros(arrival_day.shape, dtype=bool)
+        if not self.asylum:
+            return planned
+        parties = self.parties
+        pool = parties.component[party] != BASELINE
+        uniform = parties.draws(party, attempt, "claim")
+        group, documents = parties.group[party], parties.documents[party]
+        for k, policy in enumerate(self.asylum):
+            if not policy.at_border:
+                continue
+            span = policy_days(self.scenario, policy)
+            intends = pool & (uniform < policy.claim_share) & concerns(policy.who, group, documents)
+            intends &= decision_day >= known_from_day(self.scenario, policy)
+            to_country = self.alternatives.country == self._country_index[policy.country]
+            in_force = (arrival_day >= span.start) & (arrival_day < span.stop)
+            planned |= intends[:, None] & to_country[None, :] & in_force
+        return planned
 
     def _reported_wait(self, now: float) -> np.ndarray:
         """The latest published waits at least ``information_lag_hours`` old."""
@@ -333,17 +390,22 @@ class _Engine:
         draws = parties.draws(party, attempt)
         decision = np.where(served == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY).astype(np.int8)
         was_served = served == SERVED
-        # Exit screening on the home side: turned back, or mobilised on the spot.
-        share, mobilise = self._screening(self.alternatives.crossing[alt], day, group, documents)
+        # Exit screening on the home side, when service there ends (before any flight):
+        # turned back, or mobilised on the spot; those stopped leave the crossing then.
+        served_at = np.where(was_served, leave - self.after_hours[alt], leave)
+        exit_day = np.minimum((served_at // 24).astype(np.int64), self.days - 1)
+        share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
         stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
         decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
+        d["leave"][legs[stopped]] = served_at[stopped]
         checked = was_served & ~stopped
         admissible = (self.accepted[country, day, group] & documents) != 0
         lucky = draws[:, _DRAW["entry"]] >= self.refusal_share[country]
         track = self._asylum_track(country, day, group, documents)
-        at_border = checked & ~(admissible & lucky) & (track >= 0)
-        if at_border.any():
-            at_border &= np.array([self.asylum[t].at_border if t >= 0 else False for t in track])
+        # Emigrants (never regular travellers) claim on entry, or at the border where a
+        # track takes claims there from those the entry rules would refuse.
+        claims = (parties.component[party] != BASELINE) & (draws[:, _DRAW["claim"]] < self._claim_share(track))
+        at_border = checked & ~(admissible & lucky) & claims & self._at_border[track]
         entered = checked & ((admissible & lucky) | at_border)
         decision[checked & ~entered] = Decision.REFUSED
         decision[entered] = Decision.ENTERED
@@ -352,7 +414,6 @@ class _Engine:
         self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
         self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
         if entered.any():
-            claims = at_border | (draws[:, _DRAW["claim"]] < self._claim_share(track))
             self._enter(tick, party[entered], country[entered], leave[entered], alt[entered],
                         attempt[entered], track[entered], claims[entered])
         failed = ~entered & ~stopped
@@ -372,17 +433,15 @@ class _Engine:
     def _asylum_track(self, country, day, group, documents) -> np.ndarray:
         """Index of the asylum policy that takes a party's claim (-1: none); later policies win."""
         track = np.full(len(day), -1, dtype=np.int64)
-        countries = [c.iso for c in self.scenario.countries]
         for k, policy in enumerate(self.asylum):
             span = policy_days(self.scenario, policy)
-            match = (country == countries.index(policy.country)) & (day >= span.start) & (day < span.stop)
+            match = (country == self._country_index[policy.country]) & (day >= span.start) & (day < span.stop)
             match &= concerns(policy.who, group, documents)
             track[match] = k
         return track
 
     def _claim_share(self, track: np.ndarray) -> np.ndarray:
-        shares = np.array([p.claim_share for p in self.asylum] + [0.0])
-        return shares[track]  # track -1 picks the trailing 0
+        return self._claim_shares[track]  # track -1 picks the trailing 0
 
     def _retry_or_stop(self, tick, legs, party, attempt, leave, alt, decision) -> None:
         draws = self.parties.draws(party, attempt)
@@ -390,9 +449,12 @@ class _Engine:
         here = self.alternatives.crossing[alt]
         went = np.zeros(len(party), dtype=bool)
         if retry.any():
+            # A party turned away, refused or giving up is still on the near side of that
+            # crossing: out of home, or out of the country it was moving on from.
             went[retry] = self._go(
                 tick, party[retry], leave[retry], self.alternatives.between_utility[here[retry]],
                 self.alternatives.between_hours[here[retry]], tick * self.tick_hours,
+                self.alternatives.leaving[alt[retry]],
             )
             self.legs.data["retried"][legs[went]] = True
             self.location[party[went]] = here[went]
@@ -443,7 +505,7 @@ class _Engine:
         deadline = self._deadline(party, country, time)
         forced = deadline <= ends
         ends = np.minimum(ends, deadline)
-        self.stays.file(ends, tick, party, attempt, forced, ends)
+        self.stays.file(ends, tick, party, attempt, forced, ends, np.zeros(len(party), dtype=bool))
 
     def _deadline(self, party: np.ndarray, country: np.ndarray, time: np.ndarray) -> np.ndarray:
         group = self.parties.group[party]
@@ -456,9 +518,19 @@ class _Engine:
         return deadline
 
     def _stay_over(
-        self, tick: int, party: np.ndarray, attempt: np.ndarray, forced: np.ndarray, when: np.ndarray
+        self,
+        tick: int,
+        party: np.ndarray,
+        attempt: np.ndarray,
+        forced: np.ndarray,
+        when: np.ndarray,
+        stayed_on: np.ndarray | None = None,
     ) -> None:
-        """A stay ends at ``when``: move on, go home, or (unless forced) stay on."""
+        """A stay ends at ``when``: move on, go home, or (unless forced) stay on.
+
+        ``stayed_on`` marks parties that chose to stay on at the end of their stay and
+        are now made to leave by a stay limit.
+        """
         parties = self.parties
         country = self.country[party].astype(np.int64)
         onward_share = self._onward_share[country]
@@ -466,6 +538,12 @@ class _Engine:
         u = parties.draws(party, attempt, "next").astype(np.float64)
         baseline = parties.component[party] == BASELINE
         leaving = onward_share + return_share
+        if stayed_on is not None and stayed_on.any():
+            # Their uniform already chose staying on (u >= leaving); rescaled to [0, 1) it
+            # is a fresh uniform for the split below, as for anyone else forced to leave.
+            rest = 1.0 - leaving
+            rescaled = np.divide(u - leaving, rest, out=np.zeros_like(u), where=rest > 0)
+            u = np.where(stayed_on, np.clip(rescaled, 0.0, np.nextafter(1.0, 0.0)), u)
         # Forced to leave: the same split between moving on and going home, renormalised.
         onward_if_forced = np.divide(onward_share, leaving, out=np.zeros_like(leaving), where=leaving > 0)
         onward = np.where(forced, u < onward_if_forced, u < onward_share) & ~baseline
@@ -476,12 +554,13 @@ class _Engine:
             p = party[stays]
             deadline = self._deadline(p, country[stays], self.entered_at[p])
             later = np.isfinite(deadline) & (deadline > when[stays])
-            self.stays.file(deadline[later], tick, p[later], attempt[stays][later], np.ones(int(later.sum()), bool), deadline[later])
+            forced_later = np.ones(int(later.sum()), dtype=bool)
+            self.stays.file(deadline[later], tick, p[later], attempt[stays][later], forced_later, deadline[later], forced_later)
         if onward.any():
             p, c, t = party[onward], country[onward], when[onward]
             here = self.location[p]
             alts = self.alternatives
-            went = self._go(tick, p, t, alts.between_utility[here], alts.between_hours[here], tick * self.tick_hours)
+            went = self._go(tick, p, t, alts.onward_utility[here], alts.onward_hours[here], tick * self.tick_hours)
             self.moves.append(party=p[went], country=c[went], time=t[went], kind=MoveKind.ONWARD)
             self.country[p[went]] = HOME  # between countries now
             # Nowhere to go on to: go home instead.

@@ -286,13 +286,13 @@ def asylum_policies(scenario: Scenario) -> list[AsylumPolicy]:
     return [p for p in scenario.policies if isinstance(p, AsylumPolicy)]
 
 
-def hazard_multipliers(scenario: Scenario) -> list[tuple[float, float, np.ndarray, float]]:
-    """Rushes ahead of announced rules: (from hour, until hour, group flags, multiplier)."""
+def hazard_multipliers(scenario: Scenario) -> list[tuple[float, float, Who, float]]:
+    """Rushes ahead of announced rules: (from hour, until hour, whom, multiplier)."""
     ids = {p.id: p for p in scenario.policies if p.id is not None}
     rushes = []
     for policy in scenario.policies:
         if isinstance(policy, AnnouncementPolicy) and policy.departure_multiplier != 1.0:
             start = day_index(scenario, policy.from_) * 24.0
             end = day_index(scenario, ids[policy.of].from_) * 24.0
-            rushes.append((start, end, _group_flags(policy.who), policy.departure_multiplier))
+            rushes.append((start, end, policy.who, policy.departure_multiplier))
     return rushes

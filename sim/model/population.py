@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.model.departures import cumulative_hazard, hours_in_period
-from sim.model.policies import GROUPS, DocumentFlag
+from sim.model.policies import GROUPS, DocumentFlag, concerns, hazard_multipliers
 from sim.model.randomness import Streams
 from sim.model.spread import spread_quantile
 from sim.scenario.schema import DocumentMix, Scenario
@@ -161,11 +161,21 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
         attributes = {k: v[:covered] for k, v in attributes.items()}
         thresholds = pool.times.exponential(size=covered)
         depart = np.full(covered, np.inf)
-        for g in range(len(GROUPS)):
-            members = attributes["group"] == g
-            if members.any():
-                grid, cumulative = cumulative_hazard(scenario, g)
-                depart[members] = np.interp(thresholds[members], cumulative, grid, right=np.inf)
+        # Rushes ahead of announced rules differ by group and documents: one hazard per kind of party.
+        kinds = attributes["group"].astype(np.int64) * 256 + attributes["documents"]
+        rushes = hazard_multipliers(scenario)
+        curves: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+        for kind in np.unique(kinds):
+            group, documents = int(kind // 256), int(kind % 256)
+            applying = tuple(
+                i for i, (_, _, who, _) in enumerate(rushes)
+                if concerns(who, np.array([group]), np.array([documents], dtype=np.uint8))[0]
+            )
+            if applying not in curves:
+                curves[applying] = cumulative_hazard(scenario, group, documents)
+            grid, cumulative = curves[applying]
+            members = kinds == kind
+            depart[members] = np.interp(thresholds[members], cumulative, grid, right=np.inf)
         parts.append(_component(attributes, depart, POOL, pool.attempts, horizon))
     # Baseline travellers: a Poisson stream of parties at (persons per day) / (mean size).
     per_hour = scenario.departures.baseline_per_day * scale / mean_size / 24.0

@@ -45,8 +45,12 @@ class Alternatives:
     origin_hours
         Travel hours, shape (origins, crossings).
     between_hours
-        Travel hours between crossings, shape (crossings, crossings), for re-routing.
-    origin_utility, between_utility
+        Travel hours from one crossing (its near side) to another, shape (crossings,
+        crossings), for those turned away who try elsewhere.
+    onward_hours
+        Travel hours from where a crossing lets people out (an air route's arrival
+        airport) to where another begins, for moving on from a country of stay.
+    origin_utility, between_utility, onward_utility
         Fixed utility of each alternative from each origin / crossing: travel time,
         destination and crossing appeal.  Shapes (origins, alternatives) and
         (crossings, alternatives).
@@ -60,8 +64,10 @@ class Alternatives:
     air: np.ndarray
     origin_hours: np.ndarray
     between_hours: np.ndarray
+    onward_hours: np.ndarray
     origin_utility: np.ndarray
     between_utility: np.ndarray
+    onward_utility: np.ndarray
 
     def __len__(self) -> int:
         return len(self.crossing)
@@ -94,6 +100,10 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
             if origin.id in crossing.travel_hours:
                 origin_hours[i, j] = crossing.travel_hours[origin.id]
     between_hours = great_circle_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :]) * road_km_per_km
+    # From where a crossing lets people out (an air route's arrival airport) to where the next begins.
+    out_lat = np.array([c.lat if c.arrival_lat is None else c.arrival_lat for c in crossings])
+    out_lon = np.array([c.lon if c.arrival_lon is None else c.arrival_lon for c in crossings])
+    onward_hours = great_circle_km(out_lat[:, None], out_lon[:, None], lat[None, :], lon[None, :]) * road_km_per_km
     appeal = np.array(
         [
             scenario.countries[country_index[crossings[c].to]].appeal
@@ -115,6 +125,8 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
         between_hours=between_hours,
         origin_utility=per_hour * origin_hours[:, crossing_index] + appeal[None, :],
         between_utility=per_hour * between_hours[:, crossing_index] + appeal[None, :],
+        onward_hours=onward_hours,
+        onward_utility=per_hour * onward_hours[:, crossing_index] + appeal[None, :],
     )
 
 

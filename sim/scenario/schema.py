@@ -250,8 +250,14 @@ class Crossing(_Strict):
         description="ISO code of the country left; the home country if absent.",
     )
     to: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the destination country.")
-    lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
-    lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
+    lat: Float = Field(ge=-90, le=90, description="Latitude, degrees (an air route: the departure airport).")
+    lon: Float = Field(ge=-180, le=180, description="Longitude, degrees (an air route: the departure airport).")
+    arrival_lat: Float | None = Field(
+        None, ge=-90, le=90, description="Where travellers come out, latitude (an air route's arrival airport); lat if absent."
+    )
+    arrival_lon: Float | None = Field(
+        None, ge=-180, le=180, description="Where travellers come out, longitude; lon if absent."
+    )
     modes: Modes = Field(description="Modes served here: car, foot, bus, boat, air.")
     travel_hours: dict[str, Float] = Field(
         default_factory=dict,
