@@ -19,7 +19,7 @@ from sim.model.queueing import LaneBank, scaled_schedule
 from sim.model.spread import quantile
 from sim.scenario.schema import Mode, Scenario
 
-__all__ = ["CrossingMode", "build_crossing_modes"]
+__all__ = ["CrossingMode", "ServiceLaws", "build_crossing_modes", "service_hours"]
 
 
 @dataclass
@@ -39,14 +39,39 @@ class CrossingMode:
         """True where each person, not each vehicle, is a unit of service."""
         return self.mode is not Mode.car
 
-    def service_hours(self, uniform: np.ndarray, size: np.ndarray) -> np.ndarray:
-        """Service each party needs at the standing rate, hours (the lane schedule scales it)."""
-        hours = quantile(self.distribution, self.mean_hours, self.cv, uniform)
-        return hours * size if self.per_person else hours
-
     def mean_unit_hours(self, time: float) -> float:
         """Mean service of one unit at ``time``, hours, after any capacity change or pooling."""
         return self.mean_hours * self.bank.service_factor_at(time)
+
+
+@dataclass(frozen=True)
+class ServiceLaws:
+    """Every alternative's service law as arrays, to draw a mixed batch in one go."""
+
+    distribution: np.ndarray
+    mean_hours: np.ndarray
+    cv: np.ndarray
+    per_person: np.ndarray
+
+    @classmethod
+    def of(cls, servers: list[CrossingMode]) -> "ServiceLaws":
+        """From the alternatives' servers."""
+        return cls(
+            np.array([s.distribution for s in servers]),
+            np.array([s.mean_hours for s in servers]),
+            np.array([s.cv for s in servers]),
+            np.array([s.per_person for s in servers]),
+        )
+
+
+def service_hours(laws: ServiceLaws, alt: np.ndarray, uniform: np.ndarray, size: np.ndarray) -> np.ndarray:
+    """Service each party needs at its alternative's standing rate, hours (vectorised over alternatives)."""
+    hours = np.empty(len(alt))
+    distribution = laws.distribution[alt]
+    for name in np.unique(distribution).tolist():
+        match = distribution == name
+        hours[match] = quantile(name, laws.mean_hours[alt[match]], laws.cv[alt[match]], uniform[match])
+    return np.where(laws.per_person[alt], hours * size, hours)
 
 
 def build_crossing_modes(

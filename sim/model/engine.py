@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import simpy
 
-from sim.model.crossings import CrossingMode, build_crossing_modes
+from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
 from sim.model.departures import hours_in_period
 from sim.model.ledger import (
     CLAIM_COLUMNS,
@@ -108,41 +108,66 @@ class Ledger:
 
 
 class _Inbox:
-    """Things falling due, filed by the tick they fall in: ids plus any extra columns."""
+    """Things falling due, filed by the tick they fall in: ids plus any extra columns.
+
+    What falls due within the current day is filed by tick at once; what falls due
+    later waits in a bucket for its day and is filed by tick when that day begins,
+    so a batch spread over weeks costs a piece per day, not a piece per tick.
+    """
 
     def __init__(self, tick_hours: float, last_tick: int) -> None:
         self.tick_hours = tick_hours
         self.last_tick = last_tick
-        # tick -> [(columns sorted by tick, first row, end row)]: one shared sort per batch.
+        self.ticks_per_day = int(round(24.0 / tick_hours))
+        # tick (or day) -> [(columns sorted by time, first row, end row)]: one shared sort per batch.
         self.due: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
+        self.later: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
+        self.open_day = 0
 
     def file(self, times: np.ndarray, now_tick: int, *columns: np.ndarray) -> None:
-        """File rows under the tick in which ``times`` fall (never before ``now_tick``)."""
+        """File rows under the tick in which ``times`` fall (never before ``now_tick``).
+
+        ``times`` travels with the rows as a hidden first column (for re-filing).
+        """
         if len(times) == 0:
             return
         tick = np.maximum(np.ceil(times / self.tick_hours - 1e-9).astype(np.int64), now_tick)
         tick = np.where(np.isfinite(times), tick, self.last_tick + 1)
-        order = np.argsort(tick, kind="stable")
-        tick = tick[order]
-        cuts = (np.flatnonzero(tick[1:] != tick[:-1]) + 1).tolist()
-        ticks = tick[[0, *cuts]].tolist()
-        sorted_columns = [c[order] for c in columns]
-        due = self.due
-        for when, lo, hi in zip(ticks, [0, *cuts], [*cuts, len(tick)]):
-            if when > self.last_tick:
-                break
-            due[when].append((sorted_columns, lo, hi))
+        # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day.
+        day = (tick - 1) // self.ticks_per_day
+        key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        sorted_columns = [times[order], *(c[order] for c in columns)]
+        cuts = (np.flatnonzero(key[1:] != key[:-1]) + 1).tolist()
+        for when, lo, hi in zip(key[[0, *cuts]].tolist(), [0, *cuts], [*cuts, len(key)]):
+            if when >= 0:
+                if when <= self.last_tick:
+                    self.due[when].append((sorted_columns, lo, hi))
+            elif (-1 - when) * self.ticks_per_day < self.last_tick:
+                self.later[-1 - when].append((sorted_columns, lo, hi))
 
     def has(self, tick: int) -> bool:
+        day = (tick - 1) // self.ticks_per_day
+        while self.open_day < day:
+            self.open_day += 1
+            for rows in self._joined(self.later.pop(self.open_day, [])):
+                self.file(rows[0], tick, *rows[1:])
         return bool(self.due.get(tick))
 
     def take(self, tick: int) -> tuple[np.ndarray, ...]:
-        batches = self.due.pop(tick)
+        """The rows due in ``tick`` (without the hidden time column)."""
+        return self._joined(self.due.pop(tick))[0][1:]
+
+    @staticmethod
+    def _joined(batches: list[tuple[list[np.ndarray], int, int]]) -> list[tuple[np.ndarray, ...]]:
+        if not batches:
+            return []
         if len(batches) == 1:
             columns, lo, hi = batches[0]
-            return tuple(c[lo:hi] for c in columns)
+            return [tuple(c[lo:hi] for c in columns)]
         width = len(batches[0][0])
-        return tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))
+        return [tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))]
 
 
 class _Engine:
@@ -168,12 +193,16 @@ class _Engine:
         self._return_share = np.array([c.return_share for c in scenario.countries])
         limits = stay_limit_days(scenario)
         self.stay_regimes = [[stay_regimes(limits[c, :, g]) for g in range(limits.shape[2])] for c in range(limits.shape[0])]
+        # Where a limit never changes over the period, it is a plain number of hours (inf: none).
+        self._steady_limit_hours = np.where((limits == limits[:, :1, :]).all(axis=1), limits[:, 0, :] * 24.0, np.nan)
+        self._changing_limits = {(int(c), int(g)) for c, g in zip(*np.nonzero(np.isnan(self._steady_limit_hours)))}
         self.screenings = screening_rules(scenario)
         self.asylum = asylum_policies(scenario)
         # Per track, with a trailing entry for "no track" (index -1).
         self._claim_shares = np.array([p.claim_share for p in self.asylum] + [0.0])
         self._at_border = np.array([p.at_border for p in self.asylum] + [False])
         self._country_index = {c.iso: i for i, c in enumerate(scenario.countries)}
+        self._columns: dict[int, np.ndarray] = {}
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -187,8 +216,9 @@ class _Engine:
         self.moves = Table(MOVE_COLUMNS)
         inbox = lambda: _Inbox(self.tick_hours, self.ticks)  # noqa: E731 - one constructor, five inboxes
         self.arrivals, self.endings, self.ready, self.decisions, self.stays = (inbox() for _ in range(5))
-        # Per alternative: when queued units leave the queue, and how many units they are.
-        self.waiting: list[list[tuple[np.ndarray, np.ndarray]]] = [[] for _ in self.servers]
+        # Queued units: their alternative, when they leave the queue, how many units they are.
+        self.waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._service_laws = ServiceLaws.of(self.servers)
         self.report_times: list[float] = []
         self.report_waits: list[np.ndarray] = []
         self.released = 0
@@ -289,41 +319,84 @@ class _Engine:
         now: float,
         leaving: np.ndarray,
     ) -> np.ndarray:
-        """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves."""
+        """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves.
+
+        Parties are taken in kinds (country left, car or not, able to fly or not), each
+        looking only at the alternatives its kind may use, which is where the time goes.
+        """
+        parties = self.parties
+        car, fly = parties.car[party], parties.can_fly[party]
+        kind = (leaving.astype(np.int64) + 1) * 4 + car * 2 + fly
+        choice = np.full(len(party), -1, dtype=np.int32)
+        wait = self._reported_wait(now)
+        for key in np.unique(kind).tolist():
+            columns = self._columns_for(key)
+            if len(columns) == 0:
+                continue
+            rows = np.flatnonzero(kind == key)
+            sub = self._choose_among(
+                party[rows], attempt[rows], utility[rows][:, columns], hours[rows], times[rows], wait, columns
+            )
+            choice[rows] = np.where(sub >= 0, columns[np.maximum(sub, 0)], -1)
+        return choice
+
+    def _columns_for(self, key: int) -> np.ndarray:
+        """Alternatives open to a kind of party: out of its country, by its modes."""
+        columns = self._columns.get(key)
+        if columns is None:
+            alts = self.alternatives
+            leaving, car, fly = key // 4 - 1, bool(key & 2), bool(key & 1)
+            usable = np.where(alts.air, fly, alts.car == car) & (alts.leaving == leaving)
+            columns = self._columns[key] = np.flatnonzero(usable)
+        return columns
+
+    def _choose_among(
+        self,
+        party: np.ndarray,
+        attempt: np.ndarray,
+        utility: np.ndarray,
+        hours: np.ndarray,
+        times: np.ndarray,
+        wait: np.ndarray,
+        columns: np.ndarray,
+    ) -> np.ndarray:
+        """Index into ``columns`` of each party's choice (-1: none allowed)."""
         alts = self.alternatives
         parties = self.parties
-        wait = self._reported_wait(now)
+        country = alts.country[columns]
+        wait = wait[columns]
         decision_day = np.minimum((times // 24).astype(np.int64), self.days - 1)
         # What a traveller expects: the rules it knows of, on the day it expects to get there.
-        reach = times[:, None] + hours[:, alts.crossing]
-        expected = reach + wait[None, :]
-        arrival_day = np.minimum((expected // 24).astype(np.int64), self.days - 1)
+        reach = times[:, None] + hours[:, alts.crossing[columns]]
+        arrival_day = np.minimum(((reach + wait[None, :]) // 24).astype(np.int64), self.days - 1)
         group = parties.group[party].astype(np.int64)
-        known = self.accepted_known[decision_day[:, None], alts.country[None, :], arrival_day, group[:, None]]
+        known = self.accepted_known[decision_day[:, None], country[None, :], arrival_day, group[:, None]]
         allowed = (known & parties.documents[party][:, None]) != 0
-        allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day)
+        allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day, country)
         # A crossing closed when the party reaches it turns it away at once, and one that
         # closes while it waits turns it away then: it must be known open on both days.
         reach_day = np.minimum((reach // 24).astype(np.int64), self.days - 1)
-        index = np.arange(len(alts))[None, :]
-        allowed &= self.open_known[decision_day[:, None], index, arrival_day]
-        allowed &= self.open_known[decision_day[:, None], index, reach_day]
-        allowed &= alts.leaving[None, :] == leaving[:, None]
-        car, fly = parties.car[party][:, None], parties.can_fly[party][:, None]
-        allowed &= np.where(alts.air[None, :], fly, alts.car[None, :] == car)
-        allowed &= ~self.excluded[party][:, alts.country]
+        allowed &= self.open_known[decision_day[:, None], columns[None, :], arrival_day]
+        allowed &= self.open_known[decision_day[:, None], columns[None, :], reach_day]
+        allowed &= ~self.excluded[party][:, country]
         total = utility + self.scenario.choice.wait_hour_utility * wait[None, :]
         uniform = parties.draws(party, attempt, "choice")
-        return choose(total, allowed, uniform)
+        return choose(total, allowed, uniform, columns)
 
     def _asylum_planned(
-        self, party: np.ndarray, attempt: np.ndarray, decision_day: np.ndarray, arrival_day: np.ndarray
+        self,
+        party: np.ndarray,
+        attempt: np.ndarray,
+        decision_day: np.ndarray,
+        arrival_day: np.ndarray,
+        country: np.ndarray,
     ) -> np.ndarray:
         """Alternatives open to a party because it means to claim asylum at the border there.
 
         An emigrant who means to claim (its claim draw for this attempt falls under the
         track's ``claim_share``) plans for a country whose ``at_border`` track it knows of
-        and will find in force when it arrives.  Shape (parties, alternatives).
+        and will find in force when it arrives.  ``country`` gives each alternative's
+        destination.  Shape (parties, alternatives).
         """
         planned = np.zeros(arrival_day.shape, dtype=bool)
         if not self.asylum:
@@ -338,7 +411,7 @@ class _Engine:
             span = policy_days(self.scenario, policy)
             intends = pool & (uniform < policy.claim_share) & concerns(policy.who, group, documents)
             intends &= decision_day >= known_from_day(self.scenario, policy)
-            to_country = self.alternatives.country == self._country_index[policy.country]
+            to_country = country == self._country_index[policy.country]
             in_force = (arrival_day >= span.start) & (arrival_day < span.stop)
             planned |= intends[:, None] & to_country[None, :] & in_force
         return planned
@@ -354,27 +427,29 @@ class _Engine:
     # -- at the crossing ------------------------------------------------------------
 
     def _serve(self, tick: int, legs: np.ndarray) -> None:
+        """Serve the tick's arrivals: per alternative, in arrival order, in one pass each."""
         d = self.legs.data
         alt = d["alt"][legs]
         order = np.lexsort((d["arrive"][legs], alt))
-        legs, alt = legs[order], alt[order]
-        bounds = np.flatnonzero(np.diff(alt)) + 1
-        for group in np.split(legs, bounds):
-            a = int(d["alt"][group[0]])
-            server = self.servers[a]
-            party = d["party"][group]
-            size = self.parties.size[party]
-            uniform = self.parties.draws(party, d["attempt"][group], "service")
-            start, leave, served = server.bank.serve(
-                d["arrive"][group], server.service_hours(uniform, size), self.parties.patience[party]
-            )
-            leave = np.where(served == SERVED, leave + server.after_hours, leave)
-            d["start"][group], d["leave"][group], d["served"][group] = start, leave, served
-            self.status[party] = Status.QUEUED
-            out_of_queue = np.where(served == SERVED, start, leave)
-            units = size.astype(np.float64) if server.per_person else np.ones(len(group))
-            self.waiting[a].append((out_of_queue, units))
-            self.endings.file(leave, tick, group)
+        legs, alt = legs[order], alt[order].astype(np.int64)
+        party = d["party"][legs]
+        size = self.parties.size[party]
+        uniform = self.parties.draws(party, d["attempt"][legs], "service")
+        service = service_hours(self._service_laws, alt, uniform, size)
+        arrive, patience = d["arrive"][legs], self.parties.patience[party]
+        start, leave = np.empty(len(legs)), np.empty(len(legs))
+        served = np.empty(len(legs), dtype=np.int8)
+        cuts = (np.flatnonzero(alt[1:] != alt[:-1]) + 1).tolist()
+        for lo, hi in zip([0, *cuts], [*cuts, len(legs)]):
+            bank = self.servers[int(alt[lo])].bank
+            start[lo:hi], leave[lo:hi], served[lo:hi] = bank.serve(arrive[lo:hi], service[lo:hi], patience[lo:hi])
+        done = served == SERVED
+        leave = np.where(done, leave + self.after_hours[alt], leave)
+        d["start"][legs], d["leave"][legs], d["served"][legs] = start, leave, served
+        self.status[party] = Status.QUEUED
+        units = np.where(self._service_laws.per_person[alt], size, 1).astype(np.float64)
+        self.waiting.append((alt, np.where(done, start, leave), units))
+        self.endings.file(leave, tick, legs)
 
     def _settle(self, tick: int, legs: np.ndarray) -> None:
         d = self.legs.data
@@ -508,11 +583,11 @@ class _Engine:
         self.stays.file(ends, tick, party, attempt, forced, ends, np.zeros(len(party), dtype=bool))
 
     def _deadline(self, party: np.ndarray, country: np.ndarray, time: np.ndarray) -> np.ndarray:
-        group = self.parties.group[party]
-        deadline = np.full(len(party), np.inf)
-        for c, g in set(zip(country.tolist(), group.tolist())):
-            if self.stay_regimes[c][g] is None:
-                continue
+        """When each party must leave the country it entered at ``time`` (``inf``: never)."""
+        group = self.parties.group[party].astype(np.int64)
+        # Most countries keep one limit all period: entry + limit, for all of them at once.
+        deadline = time + self._steady_limit_hours[country, group]
+        for c, g in set(zip(country.tolist(), group.tolist())) & self._changing_limits:
             members = (country == c) & (group == g)
             deadline[members] = stay_deadline(self.stay_regimes[c][g], time[members])
         return deadline
@@ -605,19 +680,19 @@ class _Engine:
     # -- reports and the run ---------------------------------------------------------
 
     def _publish(self, now: float) -> None:
+        """Publish each alternative's expected wait: units still queued × service per unit / lanes."""
         waits = np.zeros(len(self.servers))
-        for a, server in enumerate(self.servers):
-            if not self.waiting[a]:
-                continue
-            leave = np.concatenate([w[0] for w in self.waiting[a]])
-            units = np.concatenate([w[1] for w in self.waiting[a]])
-            still = leave > now
-            self.waiting[a] = [(leave[still], units[still])] if still.any() else []
-            lanes = server.bank.lanes_at(now)
-            if lanes == 0:
-                continue
-            # What a traveller hears: units ahead × service per unit / lanes, in real (unscaled) terms.
-            waits[a] = units[still].sum() * server.mean_unit_hours(now) / lanes
+        if self.waiting:
+            alt, out_of_queue, units = (np.concatenate(parts) for parts in zip(*self.waiting))
+            still = out_of_queue > now
+            self.waiting = [(alt[still], out_of_queue[still], units[still])]
+            queued = np.bincount(alt[still], weights=units[still], minlength=len(self.servers))
+            for a in np.flatnonzero(queued):
+                server = self.servers[a]
+                lanes = server.bank.lanes_at(now)
+                if lanes:
+                    # What a traveller hears, in real (unscaled) terms.
+                    waits[a] = queued[a] * server.mean_unit_hours(now) / lanes
         self.report_times.append(now)
         self.report_waits.append(waits)
 

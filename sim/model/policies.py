@@ -96,9 +96,7 @@ def policy_days(scenario: Scenario, policy: object) -> slice:
 
 def concerns(who: Who, group: np.ndarray, documents: np.ndarray) -> np.ndarray:
     """Which parties (by group index and document mask) a ``who:`` selector concerns."""
-    match = np.ones(len(group), dtype=bool)
-    if who.groups is not None:
-        match &= np.isin(group, [GROUPS.index(g) for g in who.groups])
+    match = _group_flags(who)[group]
     if who.documents is not None:
         match &= (documents & document_mask(who.documents)) != 0
     return match

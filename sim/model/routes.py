@@ -130,7 +130,7 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
     )
 
 
-def alternative_uniforms(uniform: np.ndarray, n_alternatives: int) -> np.ndarray:
+def alternative_uniforms(uniform: np.ndarray, alternatives: np.ndarray) -> np.ndarray:
     """One uniform per (party, alternative), derived from the party's own choice uniform.
 
     The party's uniform (float32, 24 random bits) seeds a counter-based stream: each
@@ -139,7 +139,7 @@ def alternative_uniforms(uniform: np.ndarray, n_alternatives: int) -> np.ndarray
     adding or closing one alternative changes no other's.
     """
     seed = np.asarray(uniform, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    counter = np.arange(1, n_alternatives + 1, dtype=np.uint64)
+    counter = np.asarray(alternatives, dtype=np.uint64) + np.uint64(1)
     with np.errstate(over="ignore"):
         z = seed[:, None] * np.uint64(0x9E3779B97F4A7C15) + counter[None, :] * np.uint64(0xD1B54A32D192ED03)
         z ^= z >> np.uint64(30)
@@ -150,7 +150,9 @@ def alternative_uniforms(uniform: np.ndarray, n_alternatives: int) -> np.ndarray
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
-def choose(utility: np.ndarray, allowed: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+def choose(
+    utility: np.ndarray, allowed: np.ndarray, uniform: np.ndarray, alternatives: np.ndarray | None = None
+) -> np.ndarray:
     """Draw one alternative per row from a logit over the allowed alternatives.
 
     The draw is the Gumbel-max form of the logit: the alternative with the highest
@@ -167,13 +169,18 @@ def choose(utility: np.ndarray, allowed: np.ndarray, uniform: np.ndarray) -> np.
         Which alternatives each party may use, same shape.
     uniform
         The party's choice uniform, one per party.
+    alternatives
+        Which alternatives the columns are (their noise is theirs whatever the
+        subset); ``0..n-1`` if absent.
 
     Returns
     -------
     numpy.ndarray
         Index of the chosen alternative, or -1 where nothing is allowed.
     """
-    noise = -np.log(-np.log(alternative_uniforms(uniform, utility.shape[1])))
+    if alternatives is None:
+        alternatives = np.arange(utility.shape[1])
+    noise = -np.log(-np.log(alternative_uniforms(uniform, alternatives)))
     score = np.where(allowed, utility + noise, -np.inf)
     choice = np.argmax(score, axis=1).astype(np.int32)
     choice[~allowed.any(axis=1)] = -1

@@ -24,22 +24,28 @@ def quantile(distribution: str, mean: float, cv: float, uniform: np.ndarray) -> 
     distribution
         ``exponential`` (cv is 1), ``lognormal``, ``gamma`` or ``fixed`` (cv is 0).
     mean, cv
-        Mean and coefficient of variation.
+        Mean and coefficient of variation (scalars, or arrays shaped like ``uniform``).
     uniform
         Uniforms in [0, 1).
     """
     u = np.clip(np.asarray(uniform, dtype=np.float64), 1e-12, 1 - 1e-12)
-    if distribution == "fixed" or (cv == 0 and distribution != "exponential"):
-        return np.full(u.shape, float(mean))
+    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
+    cv = np.broadcast_to(np.asarray(cv, dtype=np.float64), u.shape)
+    if distribution == "fixed":
+        return mean.copy()
     if distribution == "exponential":
         return -mean * np.log1p(-u)
+    if distribution not in ("lognormal", "gamma"):
+        raise ValueError(f"unknown distribution {distribution!r}")
+    # A coefficient of variation of 0 is the mean itself, whatever the shape.
+    safe = np.where(cv > 0, cv, 1.0)
     if distribution == "lognormal":
-        sigma2 = np.log1p(cv * cv)
-        return np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
-    if distribution == "gamma":
-        shape = 1.0 / (cv * cv)
-        return special.gammaincinv(shape, u) * mean / shape
-    raise ValueError(f"unknown distribution {distribution!r}")
+        sigma2 = np.log1p(safe * safe)
+        draw = np.exp(np.log(mean) - sigma2 / 2 + np.sqrt(sigma2) * special.ndtri(u))
+    else:
+        shape = 1.0 / (safe * safe)
+        draw = special.gammaincinv(shape, u) * mean / shape
+    return np.where(cv > 0, draw, mean)
 
 
 def spread_quantile(spread: Spread, uniform: np.ndarray) -> np.ndarray:
