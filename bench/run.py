@@ -1,19 +1,22 @@
-"""Benchmark: persons simulated per second on the default scenario at full scale.
+"""Benchmark: persons simulated per second at full scale.
 
 Usage::
 
-    python bench/run.py                 # default scenario, scale 1.0, best of 3
-    python bench/run.py --scale 0.1 --repeat 5
+    python bench/run.py                 # default scenario and the frozen workload, scale 1.0, best of 3
+    python bench/run.py --scenario scenarios/close-upper-lars.yaml --scale 0.1 --repeat 5
 
-Prints a table and writes ``bench/results.json``.  Speed is measured here, never
-in the test suite.  Each repeat runs in a fresh process so peak memory is the
-run's own.
+Two workloads by default: the default scenario as it is now (it grows as the model
+does), and ``bench/workloads/engine-v1.yaml``, frozen, so engine speed compares
+like with like over time.  Prints a table and writes ``bench/results.json``.  Speed
+is measured here, never in the test suite.  Each repeat runs in a fresh process so
+peak memory is the run's own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -57,7 +60,7 @@ def measure(scenario: Path, scale: float, repeat: int) -> dict[str, object]:
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     best = min(runs, key=lambda r: r["simulate_seconds"])
     return {
-        "scenario": scenario.name,
+        "scenario": f"{scenario.parent.name}/{scenario.name}",
         "scale": scale,
         "repeat": repeat,
         "persons": best["persons"],
@@ -73,17 +76,29 @@ def measure(scenario: Path, scale: float, repeat: int) -> dict[str, object]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scenario", type=Path, default=ROOT / "scenarios" / "mobilization-2022.yaml")
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        action="append",
+        help="Scenario to run (repeatable) [default: the default scenario and bench/workloads/engine-v1.yaml].",
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "results.json")
     args = parser.parse_args()
-    result = measure(args.scenario, args.scale, args.repeat)
-    result["machine"] = {"python": platform.python_version(), "machine": platform.machine(), "processor_count": __import__("os").cpu_count()}
-    result["date"] = time.strftime("%Y-%m-%d")
-    width = max(len(k) for k in result)
-    for key, value in result.items():
-        print(f"{key:<{width}}  {value}")
+    scenarios = args.scenario or [ROOT / "scenarios" / "mobilization-2022.yaml", HERE / "workloads" / "engine-v1.yaml"]
+    runs = [measure(path, args.scale, args.repeat) for path in scenarios]
+    print(f"{'workload':<28} {'persons':>10} {'legs':>9} {'best s':>8} {'persons/s':>10} {'peak MiB':>9}")
+    for run in runs:
+        print(
+            f"{run['scenario']:<28} {run['persons']:>10,} {run['legs']:>9,} {run['simulate_seconds_best']:>8.2f} "
+            f"{run['persons_per_second']:>10,} {run['peak_rss_mib']:>9.0f}"
+        )
+    result = {
+        "runs": runs,
+        "machine": {"python": platform.python_version(), "machine": platform.machine(), "processor_count": os.cpu_count()},
+        "date": time.strftime("%Y-%m-%d"),
+    }
     tmp = args.out.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(result, indent=2) + "\n")
     tmp.replace(args.out)
