@@ -3,7 +3,7 @@
 Everything here is a pure function of the :class:`~sim.model.engine.Ledger`.
 Counts of persons are scaled back to full scale (divided by ``scale``); waits are
 not scaled.  The daily table is tidy (``date, place, measure, value``); places are
-crossing ids, ISO country codes, and ``RU`` for the side people leave from.
+crossing ids, ISO country codes, and the home country (``RU`` by default) for departures.
 """
 
 from __future__ import annotations
