@@ -202,6 +202,7 @@ class _Engine:
         self._claim_shares = np.array([p.claim_share for p in self.asylum] + [0.0])
         self._at_border = np.array([p.at_border for p in self.asylum] + [False])
         self._country_index = {c.iso: i for i, c in enumerate(scenario.countries)}
+        self._at_border_countries = np.array([self._country_index[p.country] for p in self.asylum if p.at_border])
         self._columns: dict[int, np.ndarray] = {}
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
@@ -399,7 +400,7 @@ class _Engine:
         destination.  Shape (parties, alternatives).
         """
         planned = np.zeros(arrival_day.shape, dtype=bool)
-        if not self.asylum:
+        if not np.isin(country, self._at_border_countries).any():
             return planned
         parties = self.parties
         pool = parties.component[party] != BASELINE
