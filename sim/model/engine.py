@@ -453,6 +453,7 @@ class _Engine:
         self.endings.file(leave, tick, legs)
 
     def _settle(self, tick: int, legs: np.ndarray) -> None:
+        """Attempts that end in the tick: screening, entry or refusal, then what each party does next."""
         d = self.legs.data
         parties = self.parties
         party = d["party"][legs]
@@ -498,6 +499,7 @@ class _Engine:
                                 alt[failed], decision[failed])
 
     def _screening(self, crossing, day, group, documents) -> tuple[np.ndarray, np.ndarray]:
+        """Share stopped and whether they are mobilised, per party (later rules win)."""
         share = np.zeros(len(day))
         mobilise = np.zeros(len(day), dtype=bool)
         for rule in self.screenings:
@@ -520,6 +522,7 @@ class _Engine:
         return self._claim_shares[track]  # track -1 picks the trailing 0
 
     def _retry_or_stop(self, tick, legs, party, attempt, leave, alt, decision) -> None:
+        """After a failed attempt: try another crossing from where the party stands, or stop."""
         draws = self.parties.draws(party, attempt)
         retry = draws[:, _DRAW["retry"]] < self.scenario.people.rechoose_share
         here = self.alternatives.crossing[alt]
@@ -547,6 +550,7 @@ class _Engine:
     # -- in a country -----------------------------------------------------------------
 
     def _enter(self, tick, party, country, time, alt, attempt, track, claims) -> None:
+        """Parties enter a country: claimants join their asylum track, the others begin a stay."""
         self.status[party] = Status.IN_COUNTRY
         self.country[party] = country
         self.entered_at[party] = time
