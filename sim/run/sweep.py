@@ -394,17 +394,25 @@ def plan_tasks(loaded: LoadedSweep, store: Path) -> list[Task]:
     ]
 
 
-def _select(measures: Mapping[str, float], patterns: Sequence[str]) -> dict[str, float]:
-    """The measures named (or matched by a glob); an exact name a run lacks counts 0, as in compare."""
+def _select(measures: Mapping[str, float], patterns: Sequence[str]) -> tuple[dict[str, float], list[str]]:
+    """The measures named (or matched by a glob), and the exact names the run lacked.
+
+    An exact name a run lacks counts 0, as in :mod:`sim.run.compare` (no asylum
+    claims: no backlog); a name lacking from every run is reported by the sweep,
+    since it is more likely a typo.
+    """
     if not patterns:
-        return dict(sorted(measures.items()))
+        return dict(sorted(measures.items())), []
     chosen: dict[str, float] = {}
+    absent: list[str] = []
     for pattern in patterns:
         if any(ch in pattern for ch in "*?["):
             chosen.update({name: value for name, value in measures.items() if fnmatch(name, pattern)})
         else:
+            if pattern not in measures:
+                absent.append(pattern)
             chosen[pattern] = float(measures.get(pattern, 0.0))
-    return dict(sorted(chosen.items()))
+    return dict(sorted(chosen.items())), sorted(absent)
 
 
 def run_task(task: Task) -> dict[str, Any]:
@@ -429,7 +437,9 @@ def run_task(task: Task) -> dict[str, Any]:
     daily = None
     try:
         evaluation = TARGETS[task.model].evaluate(task)
-        row["measures"] = _select(evaluation.measures, task.measures)
+        row["measures"], absent = _select(evaluation.measures, task.measures)
+        if absent:
+            row["absent"] = absent
         daily = evaluation.daily
     except Exception as error:  # noqa: BLE001 - any failure of one run is recorded, not raised
         message = str(error).replace("\n", "; ")
@@ -454,6 +464,7 @@ class SweepOutcome:
     wall_seconds: float
     summary: Path
     errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """As JSON-able data."""
@@ -528,6 +539,9 @@ def run_sweep(
     execute(run_task, todo, on_row, executor=executor, workers=workers, scheduler=scheduler)
     summary, rows = write_summary(store, plan)
     bad = [row for row in rows if row["status"] != "ok"]
+    good = [row for row in rows if row["status"] == "ok"]
+    never = sorted(set.intersection(*(set(row.get("absent", ())) for row in good))) if good else []
+    warnings = [f"measure {name!r} is absent from every run (counted as 0): is the name right?" for name in never]
     return SweepOutcome(
         store=store,
         runs=len(tasks),
@@ -537,6 +551,7 @@ def run_sweep(
         wall_seconds=time.perf_counter() - began,
         summary=summary,
         errors=[f"point {row['point']} replicate {row['replicate']}: {row['error']}" for row in bad],
+        warnings=warnings,
     )
 
 
