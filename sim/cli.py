@@ -237,3 +237,125 @@ def compare(
         )
     design = "common random numbers" if comparison.common_random_numbers else "independent seeds"
     click.echo(f"{replicates} replicate(s), {design}" + (f"; wrote {out}" if out is not None else ""))
+
+
+@main.command()
+@click.argument("sweep_file", metavar="SWEEP.yaml")
+@click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where the runs go."
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: every core].")
+@click.option("--scheduler", metavar="ADDR", default=None, help="A running dask scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Store folder [default: outputs/sweeps/<name>/].",
+)
+@click.option(
+    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="Replaces the sweep's scale."
+)
+@click.option("--resume", is_flag=True, help="Keep the runs an interrupted sweep completed; run the rest.")
+@click.option("--force", is_flag=True, help="Delete an existing store and start over.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, no summary.")
+def sweep(
+    sweep_file: str,
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    out: Path | None,
+    scale: float | None,
+    resume: bool,
+    force: bool,
+    quiet: bool,
+) -> None:
+    """Run every point × replicate of SWEEP.yaml and write its store.
+
+    Each run's row.json appears when the run is complete; summary.parquet is rebuilt
+    from them at the end.  See `crossings summarise`.
+    """
+    from sim.run.sweep import load_sweep, run_sweep
+
+    if resume and force:
+        raise UsageError("--resume and --force: expected one of them, found both")
+    loaded = load_sweep(sweep_file, scale=scale)
+    folder = out if out is not None else inside_outputs(Path("outputs") / "sweeps", loaded.spec.name)
+    with _sweep_bar(enabled=not quiet, label=loaded.spec.name) as progress:
+        outcome = run_sweep(
+            loaded,
+            folder,
+            executor=executor,
+            workers=workers,
+            scheduler=scheduler,
+            resume=resume,
+            force=force,
+            progress=progress,
+        )
+    for line in outcome.warnings:
+        click.echo(f"crossings: warning: {line}", err=True)
+    if quiet:
+        return
+    resumed = f", {outcome.skipped} kept from before" if outcome.skipped else ""
+    click.echo(
+        f"{loaded.spec.name}: {outcome.runs} runs ({outcome.ran} run now{resumed}), {outcome.failed} failed, "
+        f"in {outcome.wall_seconds:.1f} s; wrote {outcome.summary}"
+    )
+    for line in outcome.errors[:10]:
+        click.echo(f"  failed: {line}")
+    if len(outcome.errors) > 10:
+        click.echo(f"  … and {len(outcome.errors) - 10} more failures (see the error column)")
+
+
+@contextmanager
+def _sweep_bar(*, enabled: bool, label: str) -> Iterator[Callable[[int, int, int], None] | None]:
+    """A tqdm bar of runs done, with the failures so far and tqdm's ETA; on a terminal only."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from tqdm import tqdm
+
+    with tqdm(desc=label, unit="run", file=sys.stderr, leave=False) as bar:
+
+        def update(done: int, failed: int, total: int) -> None:
+            bar.total = total
+            bar.n = done
+            bar.set_postfix_str(f"failed {failed}", refresh=False)
+            bar.refresh()
+
+        yield update
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=False))
+@click.option("--no-figures", is_flag=True, help="Skip the figures.")
+def summarise(folder: Path, no_figures: bool) -> None:
+    """Summarise the sweep store FOLDER: per-point means with 95% intervals, Sobol indices.
+
+    Writes points.csv (and for sobol designs sobol.csv and sobol.png; for grid and lhs
+    designs response.png) into FOLDER.
+    """
+    from sim.run.sweep_summary import summarise as summarise_store
+
+    summary = summarise_store(folder, figures=not no_figures)
+    click.echo(f"{summary.name}: {summary.design} design, {summary.runs} runs, {summary.failed} failed")
+    for line in summary.errors[:10]:
+        click.echo(f"  failed: {line}")
+    rows = summary.points
+    if rows and len(rows) <= 200:
+        params = [key for key in rows[0] if key.startswith("param.")]
+        width = max(len(r["measure"]) for r in rows)
+        click.echo("  ".join(["point", *params, f"{'measure':<{width}}", f"{'mean':>14}", "95% interval"]))
+        for r in rows:
+            interval = "n/a" if r["replicates"] < 2 else f"[{r['ci_low']:,.4g}, {r['ci_high']:,.4g}]"
+            cells = [f"{r['point']:>5}", *(f"{r[p]!s:>{len(p)}}" for p in params)]
+            click.echo("  ".join([*cells, f"{r['measure']:<{width}}", f"{r['mean']:>14,.4g}", interval]))
+    elif rows:
+        click.echo(f"{len(rows)} point × measure rows: see points.csv")
+    for r in summary.sobol:
+        click.echo(
+            f"sobol {r['measure']} {r['parameter']}: S1 {r['S1']:.3f} ± {r['S1_conf']:.3f}, "
+            f"ST {r['ST']:.3f} ± {r['ST_conf']:.3f}"
+        )
+    for note in summary.notes:
+        click.echo(f"note: {note}")
+    click.echo("wrote " + ", ".join(str(p) for p in summary.files))

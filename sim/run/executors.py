@@ -1,0 +1,132 @@
+"""Executors: where a sweep's tasks run.
+
+The idea: an executor only maps a picklable top-level function over plain-data
+tasks and hands back each result as it arrives; it knows nothing of sweeps.  Since
+every task writes its own outputs and the summary is rebuilt from them, the order
+in which results arrive does not matter.
+
+* ``local``: a :class:`concurrent.futures.ProcessPoolExecutor` (``spawn``ed
+  workers, so no state of the parent leaks into them), every core by default;
+* ``dask``: a :class:`dask.distributed.Client`, either connected to a running
+  scheduler (``scheduler="tcp://HOST:PORT"``: a cluster started separately, e.g.
+  by dask-jobqueue or dask-kubernetes) or to a :class:`~dask.distributed.LocalCluster`
+  of ``workers`` single-threaded processes started for the sweep.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from sim.scenario.errors import UsageError
+
+__all__ = ["EXECUTORS", "execute", "default_workers"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXECUTORS = ("local", "dask")
+
+
+def default_workers() -> int:
+    """Every core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def execute(
+    function: Callable[[T], R],
+    tasks: Sequence[T],
+    on_result: Callable[[R], None],
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+) -> None:
+    """Run ``function(task)`` for every task, calling ``on_result`` in the caller as each finishes.
+
+    Parameters
+    ----------
+    function
+        A module-level function (it is pickled by reference).
+    tasks
+        Plain-data arguments.
+    on_result
+        Called in this process with each result, in order of completion.
+    executor
+        ``local`` or ``dask``.
+    workers
+        Worker processes (default: every core).
+    scheduler
+        ``dask`` only: address of a running scheduler.
+    """
+    if executor not in EXECUTORS:
+        raise UsageError(f"executor: expected one of {', '.join(EXECUTORS)}, found {executor!r}")
+    if workers is not None and workers < 1:
+        raise UsageError(f"workers: expected at least 1, found {workers}")
+    if scheduler is not None and executor != "dask":
+        raise UsageError("scheduler: expected only with --executor dask, found it with --executor local")
+    if not tasks:
+        return
+    workers = workers or default_workers()
+    if executor == "local":
+        _local(function, tasks, on_result, workers)
+    else:
+        _dask(function, tasks, on_result, workers, scheduler)
+
+
+def _local(function: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[R], None], workers: int) -> None:
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    context = multiprocessing.get_context("spawn")
+    workers = min(workers, len(tasks))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        # Keep a bounded number of tasks in flight: thousands of cheap tasks need
+        # not all be pickled up front, and an interrupt stops soon.
+        pending: set[Any] = set()
+        queue = iter(tasks)
+        limit = 4 * workers
+        while True:
+            for task in queue:
+                pending.add(pool.submit(function, task))
+                if len(pending) >= limit:
+                    break
+            if not pending:
+                return
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                on_result(future.result())
+
+
+def _dask(
+    function: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[R], None], workers: int, scheduler: str | None
+) -> None:
+    try:
+        from dask.distributed import Client, LocalCluster, as_completed
+    except ImportError as error:  # pragma: no cover - dask is a dependency
+        raise UsageError(f"executor dask: expected dask[distributed] installed, found {error}") from None
+
+    cluster = None
+    try:
+        if scheduler is not None:
+            try:
+                client = Client(scheduler, timeout="30s")
+            except (OSError, TimeoutError) as error:
+                raise UsageError(f"scheduler: expected a reachable dask scheduler, found {scheduler!r} ({error})") from None
+        else:
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+            )
+            client = Client(cluster)
+        with client:
+            futures = client.map(function, list(tasks), pure=False)
+            for future in as_completed(futures):
+                on_result(future.result())
+                future.release()
+    finally:
+        if cluster is not None:
+            cluster.close()

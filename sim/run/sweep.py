@@ -1,0 +1,560 @@
+"""Batch sweeps: one scenario run at many parameter points, each several times.
+
+The idea
+--------
+A sweep file names a base scenario, the parameters to vary (each a ``--set``-style
+dotted path), a design (:mod:`sim.run.designs`) and a number of replicates.  Every
+(point, replicate) pair is one *task*: load the base with the point's overrides,
+run it with the replicate's seed, write its outputs into the store
+(:mod:`sim.run.sweep_store`) and return one summary row.  Replicate ``r`` of every
+point uses the same seed (common random numbers), so differences between points
+are the parameters', not noise.  Tasks are independent, so any executor
+(:mod:`sim.run.executors`) can run them in any order; the summary is rebuilt from
+the row files, sorted, and does not depend on either.
+
+What a task evaluates is a *target* from a small registry (:data:`TARGETS`):
+``crossings`` (the simulation, the default) or ``ishigami`` (a synthetic function
+with known Sobol indices), so synthetic checks go through exactly the same code
+path as real sweeps.  Sweep files only name a target; nothing is unpickled from
+user input.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from fnmatch import fnmatch
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.run.compare import replicate_seeds
+from sim.run.designs import ParameterSpace, design_points
+from sim.scenario.errors import Problem, ScenarioError, UsageError
+from sim.scenario.loading import load_scenario, load_yaml_data
+from sim.scenario.messages import problem_at, validation_problems
+
+__all__ = [
+    "SweepFile",
+    "LoadedSweep",
+    "Task",
+    "TARGETS",
+    "load_sweep",
+    "plan_tasks",
+    "run_task",
+    "run_sweep",
+    "SweepOutcome",
+]
+
+# --------------------------------------------------------------------------- the sweep file
+
+_Float = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Range(_Strict):
+    """A uniform range ``[low, high]``."""
+
+    low: _Float
+    high: _Float
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Range:
+        if not self.low < self.high:
+            raise PydanticCustomError("range", f"expected low < high, found low {self.low:g}, high {self.high:g}", {})
+        return self
+
+
+class Distribution(_Strict):
+    """A distribution to sample: ``uniform`` (low, high), ``normal`` (mean, sd), ``lognormal`` (mu, sigma of the log)."""
+
+    kind: Literal["uniform", "normal", "lognormal"]
+    low: _Float | None = None
+    high: _Float | None = None
+    mean: _Float | None = None
+    sd: _Float | None = Field(None, gt=0)
+    mu: _Float | None = None
+    sigma: _Float | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _arguments(self) -> Distribution:
+        needed = {"uniform": ("low", "high"), "normal": ("mean", "sd"), "lognormal": ("mu", "sigma")}[self.kind]
+        missing = [name for name in needed if getattr(self, name) is None]
+        extra = [n for n in ("low", "high", "mean", "sd", "mu", "sigma") if n not in needed and getattr(self, n) is not None]
+        if missing or extra:
+            found = f"missing {', '.join(missing)}" if missing else f"also {', '.join(extra)}"
+            raise PydanticCustomError("arguments", f"expected {' and '.join(needed)} for a {self.kind} distribution, found {found}", {})
+        if self.kind == "uniform" and not self.low < self.high:
+            raise PydanticCustomError("range", f"expected low < high, found low {self.low:g}, high {self.high:g}", {})
+        return self
+
+
+class Parameter(_Strict):
+    """One varied value: a dotted override path and exactly one of values, range, distribution."""
+
+    path: str = Field(min_length=1)
+    values: list[int | float | str | bool] | None = Field(None, min_length=1)
+    range: Range | None = None
+    distribution: Distribution | None = None
+    integer: bool = False
+
+    @model_validator(mode="after")
+    def _one_source(self) -> Parameter:
+        given = [name for name in ("values", "range", "distribution") if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = ", ".join(given) if given else "none"
+            raise PydanticCustomError("one_source", f"expected exactly one of values, range, distribution, found {found}", {})
+        return self
+
+    def space(self) -> ParameterSpace:
+        """How the design maps the unit interval to this parameter's values."""
+        if self.values is not None:
+            return ParameterSpace(self.path, "values", tuple(self.values), self.integer)
+        if self.range is not None:
+            return ParameterSpace(self.path, "uniform", (self.range.low, self.range.high), self.integer)
+        d = self.distribution
+        assert d is not None
+        args = {"uniform": (d.low, d.high), "normal": (d.mean, d.sd), "lognormal": (d.mu, d.sigma)}[d.kind]
+        return ParameterSpace(self.path, d.kind, args, self.integer)
+
+
+class Design(_Strict):
+    """How points are chosen: ``grid`` (values only), ``lhs`` (``points``), ``sobol`` (base ``points``, a power of 2)."""
+
+    kind: Literal["grid", "lhs", "sobol"]
+    points: int | None = Field(None, ge=1)
+    seed: int = Field(0, ge=0)
+
+    @model_validator(mode="after")
+    def _points(self) -> Design:
+        if self.kind == "grid" and self.points is not None:
+            raise PydanticCustomError("points", "expected no points for a grid (its size is the product of the values), found points", {})
+        if self.kind != "grid" and self.points is None:
+            raise PydanticCustomError("points", f"expected points for a {self.kind} design, found none", {})
+        if self.kind == "sobol" and self.points is not None and self.points & (self.points - 1):
+            raise PydanticCustomError("points", f"expected a power of 2 as the base points of a sobol design, found {self.points}", {})
+        return self
+
+
+class SweepFile(_Strict):
+    """A sweep file, validated."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    description: str = ""
+    model: Literal["crossings", "ishigami"] = "crossings"
+    base: str | None = None
+    parameters: list[Parameter] = Field(min_length=1)
+    design: Design
+    replicates: int = Field(1, ge=1)
+    measures: list[str] = Field(default_factory=list)
+    scale: float | None = Field(None, gt=0, le=1)
+    seed: int | None = Field(None, ge=0)
+
+
+# --------------------------------------------------------------------------- targets
+
+
+@dataclass(frozen=True)
+class Task:
+    """One (point, replicate) run; plain data, so any executor can ship it anywhere."""
+
+    model: str
+    base: str | None
+    point: int
+    replicate: int
+    seed: int
+    scale: float | None
+    params: dict[str, Any]
+    measures: tuple[str, ...]
+    run_dir: str
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """What a target returns: scalar measures and, optionally, a daily table to store."""
+
+    measures: dict[str, float]
+    daily: Any = None
+
+
+class Target:
+    """An evaluation target: checks a sweep file, evaluates one task."""
+
+    name = ""
+
+    def check(self, spec: SweepFile, data: Any, source: Any, file: str, folder: Path) -> list[Problem]:
+        """Problems of the sweep file that only this target can see."""
+        return []
+
+    def root_seed(self, spec: SweepFile, folder: Path) -> int:
+        """Root of the replicates' seeds when the sweep file gives none."""
+        return 0
+
+    def evaluate(self, task: Task) -> Evaluation:
+        """Run one task."""
+        raise NotImplementedError
+
+
+def _override(path: str, value: Any) -> str:
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, float):
+        text = repr(value)
+    else:
+        text = str(value)
+    return f"{path}={text}"
+
+
+class CrossingsTarget(Target):
+    """The simulation: the base scenario with the point's overrides, run with the replicate's seed."""
+
+    name = "crossings"
+
+    def check(self, spec: SweepFile, data: Any, source: Any, file: str, folder: Path) -> list[Problem]:
+        if spec.base is None:
+            return [problem_at(("base",), "expected a scenario file (model crossings needs one), found nothing", data, source, file)]
+        path = folder / spec.base
+        if not path.is_file():
+            return [problem_at(("base",), f"expected an existing scenario file, found {spec.base!r}", data, source, file)]
+        load_scenario(path)  # the base's own problems, at their lines in it
+        return []
+
+    def root_seed(self, spec: SweepFile, folder: Path) -> int:
+        return load_scenario(folder / str(spec.base)).scenario.seed
+
+    def evaluate(self, task: Task) -> Evaluation:
+        from sim.run.api import run
+        from sim.run.measures import summary_measures
+
+        overrides = [_override(path, value) for path, value in task.params.items()]
+        result = run(task.base, seed=task.seed, scale=task.scale, overrides=overrides)
+        return Evaluation(summary_measures(result.daily, result.people), result.daily)
+
+
+class IshigamiTarget(Target):
+    """The Ishigami function, ``y = sin x1 + a sin² x2 + b x3⁴ sin x1`` with a = 7, b = 0.1.
+
+    Inputs ``x1``, ``x2``, ``x3`` (uniform on [-π, π] in the usual test); measure ``y``.
+    Known Sobol indices: S1 ≈ (0.314, 0.442, 0), ST ≈ (0.558, 0.442, 0.244).
+    """
+
+    name = "ishigami"
+    inputs = ("x1", "x2", "x3")
+    a, b = 7.0, 0.1
+
+    def check(self, spec: SweepFile, data: Any, source: Any, file: str, folder: Path) -> list[Problem]:
+        problems = []
+        for index, parameter in enumerate(spec.parameters):
+            if parameter.path not in self.inputs:
+                problems.append(
+                    problem_at(
+                        ("parameters", index, "path"),
+                        f"expected an input of ishigami ({', '.join(self.inputs)}), found {parameter.path!r}",
+                        data,
+                        source,
+                        file,
+                    )
+                )
+        return problems
+
+    def evaluate(self, task: Task) -> Evaluation:
+        x1, x2, x3 = (float(task.params.get(name, 0.0)) for name in self.inputs)
+        y = math.sin(x1) + self.a * math.sin(x2) ** 2 + self.b * x3**4 * math.sin(x1)
+        return Evaluation({"y": y})
+
+
+#: The targets a sweep file may name as ``model``.
+TARGETS: dict[str, Target] = {target.name: target for target in (CrossingsTarget(), IshigamiTarget())}
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass(frozen=True)
+class LoadedSweep:
+    """A validated sweep file and its plan.
+
+    Attributes
+    ----------
+    spec
+        The validated file.
+    source
+        The file as the caller named it.
+    folder
+        Its folder (``base`` is relative to it).
+    points
+        Parameter values of each point, in run order (see :mod:`sim.run.designs`).
+    seeds
+        Seed of each replicate, shared by every point.
+    """
+
+    spec: SweepFile
+    source: str
+    folder: Path
+    points: list[list[Any]]
+    seeds: list[int]
+
+    @property
+    def paths(self) -> list[str]:
+        """The parameters' paths, in file order."""
+        return [parameter.path for parameter in self.spec.parameters]
+
+    def plan(self) -> dict[str, Any]:
+        """What the store records in ``sweep.json``: enough to summarise and to check a resume."""
+        return {
+            "sweep": self.spec.model_dump(mode="json", exclude_none=True),
+            "source": self.source,
+            "parameters": self.paths,
+            "points": self.points,
+            "seeds": self.seeds,
+        }
+
+
+def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
+    """Read, validate and plan a sweep file.
+
+    Parameters
+    ----------
+    path
+        The sweep file (YAML).
+    scale
+        Replaces the file's ``scale``.
+
+    Raises
+    ------
+    ScenarioError
+        Every problem of the file (or of its base scenario), one per line.
+    """
+    shown = str(path)
+    data, source = load_yaml_data(path)
+    try:
+        spec = SweepFile.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(validation_problems(error, data, source, shown, root=SweepFile)) from None
+    problems: list[Problem] = []
+    if spec.design.kind == "grid":
+        for index, parameter in enumerate(spec.parameters):
+            if parameter.values is None:
+                problems.append(
+                    problem_at(("parameters", index), "expected values for a grid design, found a range or distribution", data, source, shown)
+                )
+    seen: set[str] = set()
+    for index, parameter in enumerate(spec.parameters):
+        if parameter.path in seen:
+            problems.append(problem_at(("parameters", index, "path"), f"expected each path once, found {parameter.path!r} again", data, source, shown))
+        seen.add(parameter.path)
+    folder = Path(path).parent
+    target = TARGETS[spec.model]
+    problems += target.check(spec, data, source, shown, folder)
+    if problems:
+        raise ScenarioError(problems)
+    if scale is not None:
+        spec = spec.model_copy(update={"scale": scale})
+    spaces = [parameter.space() for parameter in spec.parameters]
+    points = design_points(spec.design.kind, spaces, points=spec.design.points, seed=spec.design.seed)
+    root = spec.seed if spec.seed is not None else target.root_seed(spec, folder)
+    return LoadedSweep(spec, shown, folder, points, replicate_seeds(root, spec.replicates))
+
+
+# --------------------------------------------------------------------------- one task
+
+
+def run_folder_name(point: int, replicate: int) -> str:
+    """``<point>-<replicate>``, zero-padded so folders sort in run order."""
+    return f"{point:06d}-{replicate:03d}"
+
+
+def plan_tasks(loaded: LoadedSweep, store: Path) -> list[Task]:
+    """Every (point, replicate) task of a sweep, point-major."""
+    spec = loaded.spec
+    base = str((loaded.folder / spec.base).resolve()) if spec.base is not None else None
+    runs = (store / "runs").resolve()
+    return [
+        Task(
+            model=spec.model,
+            base=base,
+            point=point,
+            replicate=replicate,
+            seed=seed,
+            scale=spec.scale,
+            params=dict(zip(loaded.paths, values)),
+            measures=tuple(spec.measures),
+            run_dir=str(runs / run_folder_name(point, replicate)),
+        )
+        for point, values in enumerate(loaded.points)
+        for replicate, seed in enumerate(loaded.seeds)
+    ]
+
+
+def _select(measures: Mapping[str, float], patterns: Sequence[str]) -> tuple[dict[str, float], list[str]]:
+    """The measures named (or matched by a glob), and the exact names the run lacked.
+
+    An exact name a run lacks counts 0, as in :mod:`sim.run.compare` (no asylum
+    claims: no backlog); a name lacking from every run is reported by the sweep,
+    since it is more likely a typo.
+    """
+    if not patterns:
+        return dict(sorted(measures.items())), []
+    chosen: dict[str, float] = {}
+    absent: list[str] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            chosen.update({name: value for name, value in measures.items() if fnmatch(name, pattern)})
+        else:
+            if pattern not in measures:
+                absent.append(pattern)
+            chosen[pattern] = float(measures.get(pattern, 0.0))
+    return dict(sorted(chosen.items())), sorted(absent)
+
+
+def run_task(task: Task) -> dict[str, Any]:
+    """Evaluate one task, store its outputs, and return its row.
+
+    A run that raises becomes a ``failed`` row carrying the error's type and message;
+    it never stops the sweep.  ``row.json`` is written last, atomically: its presence
+    marks the run complete.
+    """
+    from sim.run.sweep_store import write_run
+
+    row: dict[str, Any] = {
+        "point": task.point,
+        "replicate": task.replicate,
+        "seed": task.seed,
+        "status": "ok",
+        "error": None,
+        "params": task.params,
+        "measures": {},
+    }
+    began = time.perf_counter()
+    daily = None
+    try:
+        evaluation = TARGETS[task.model].evaluate(task)
+        row["measures"], absent = _select(evaluation.measures, task.measures)
+        if absent:
+            row["absent"] = absent
+        daily = evaluation.daily
+    except Exception as error:  # noqa: BLE001 - any failure of one run is recorded, not raised
+        message = str(error).replace("\n", "; ")
+        row["status"], row["error"] = "failed", f"{type(error).__name__}: {message}"
+    row["wall_seconds"] = round(time.perf_counter() - began, 3)
+    write_run(Path(task.run_dir), row, daily)
+    return row
+
+
+# --------------------------------------------------------------------------- a whole sweep
+
+
+@dataclass
+class SweepOutcome:
+    """What a finished sweep did."""
+
+    store: Path
+    runs: int
+    ran: int
+    skipped: int
+    failed: int
+    wall_seconds: float
+    summary: Path
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """As JSON-able data."""
+        data = asdict(self)
+        data["store"], data["summary"] = str(self.store), str(self.summary)
+        return data
+
+
+def run_sweep(
+    sweep: str | Path | LoadedSweep,
+    out: str | Path,
+    *,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scale: float | None = None,
+    resume: bool = False,
+    force: bool = False,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> SweepOutcome:
+    """Run every task of a sweep and write its store.
+
+    Parameters
+    ----------
+    sweep
+        A sweep file or an already loaded sweep.
+    out
+        The store folder.
+    executor
+        ``local`` (a process pool) or ``dask`` (a dask.distributed cluster).
+    workers
+        Worker processes (default: every core); ignored with ``scheduler``.
+    scheduler
+        Address of a running dask scheduler, e.g. ``tcp://10.0.0.5:8786``.
+    scale
+        Replaces the sweep file's scale.
+    resume
+        Keep the runs already complete in ``out`` (same sweep only).
+    force
+        Delete an existing store in ``out`` first.
+    progress
+        ``progress(done, failed, total)`` after each run.
+
+    Returns
+    -------
+    SweepOutcome
+    """
+    from sim.run.executors import execute
+    from sim.run.sweep_store import complete_runs, prepare_store, write_summary
+
+    loaded = sweep if isinstance(sweep, LoadedSweep) else load_sweep(sweep, scale=scale)
+    store = Path(out)
+    plan = loaded.plan()
+    prepare_store(store, plan, resume=resume, force=force)
+    tasks = plan_tasks(loaded, store)
+    done = complete_runs(store)
+    todo = [task for task in tasks if Path(task.run_dir).name not in done]
+    skipped = len(tasks) - len(todo)
+    failed = 0
+    finished = skipped
+    began = time.perf_counter()
+    if progress is not None:
+        progress(finished, failed, len(tasks))
+
+    def on_row(row: dict[str, Any]) -> None:
+        nonlocal failed, finished
+        finished += 1
+        failed += row["status"] != "ok"
+        if progress is not None:
+            progress(finished, failed, len(tasks))
+
+    execute(run_task, todo, on_row, executor=executor, workers=workers, scheduler=scheduler)
+    summary, rows = write_summary(store, plan)
+    bad = [row for row in rows if row["status"] != "ok"]
+    good = [row for row in rows if row["status"] == "ok"]
+    never = sorted(set.intersection(*(set(row.get("absent", ())) for row in good))) if good else []
+    warnings = [f"measure {name!r} is absent from every run (counted as 0): is the name right?" for name in never]
+    return SweepOutcome(
+        store=store,
+        runs=len(tasks),
+        ran=len(todo),
+        skipped=skipped,
+        failed=len(bad),
+        wall_seconds=time.perf_counter() - began,
+        summary=summary,
+        errors=[f"point {row['point']} replicate {row['replicate']}: {row['error']}" for row in bad],
+        warnings=warnings,
+    )
+
+
+def dumps_row(row: Mapping[str, Any]) -> str:
+    """A row as the JSON text of ``row.json``."""
+    return json.dumps(row, indent=1, sort_keys=True) + "\n"
