@@ -36,7 +36,7 @@ from pydantic_core import PydanticCustomError
 from sim.run.compare import replicate_seeds
 from sim.run.designs import ParameterSpace, design_points
 from sim.scenario.errors import Problem, ScenarioError, UsageError
-from sim.scenario.loading import load_scenario, load_yaml_data
+from sim.scenario.loading import load_scenario, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
 
 __all__ = [
@@ -334,7 +334,7 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
         Every problem of the file (or of its base scenario), one per line.
     """
     shown = str(path)
-    data, source = load_yaml_data(path)
+    data, source = read_yaml_file(path, "sweep")
     try:
         spec = SweepFile.model_validate(data)
     except ValidationError as error:

@@ -71,7 +71,7 @@ __all__ = [
     "LoadedScenario",
     "load_scenario",
     "load_scenario_data",
-    "load_yaml_data",
+    "read_yaml_file",
 ]
 
 MAX_SCENARIO_BYTES = 5 * 1024 * 1024
@@ -190,32 +190,36 @@ def load_scenario_data(
     return _validated(resolved, source, name)
 
 
-def load_yaml_data(path: str | Path) -> tuple[dict[str, Any], dict[KeyPath, Position]]:
-    """Read another kind of project file (a sweep file, …) with the scenario reader's safety.
+def read_yaml_file(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[KeyPath, Position]]:
+    """Read another kind of project file (targets, …) with the scenario reader's safety.
 
-    The same stages 1–3 and 6 as scenario files (size and UTF-8 checks, node-graph
-    parsing, refusal of tags, duplicate keys and alias bombs), without ``extends``.
+    Stages 1–3 and the flattening of stage 6, as for a scenario (size and UTF-8 checks, tag-free
+    parsing, duplicate keys, depth and alias limits), without ``extends`` or
+    overrides; the caller validates the data with its own model and
+    :func:`~sim.scenario.messages.validation_problems`.
 
     Parameters
     ----------
     path
-        The YAML file; problems name it as given.
+        The YAML file, named as the user named it (problems repeat the name).
+    kind
+        What the file is, for messages: ``expected an existing {kind} file``.
 
     Returns
     -------
-    data, source
-        Plain JSON-able data (a mapping) and its source map ``key path -> (file, line, col)``,
-        for :func:`~sim.scenario.messages.validation_problems` and
-        :func:`~sim.scenario.messages.problem_at`.
+    (data, source)
+        Plain JSON-able data (a mapping; dates as ISO strings) and its source map
+        ``key path -> (file, line, col)``.
 
     Raises
     ------
     ScenarioError
-        A missing, unreadable or malformed file.
+        With every problem found while reading.
     """
 
     shown = str(path)
-    return _flatten(_parse(_read_text(Path(path), shown), shown))
+    tree = _parse(_read_text(Path(path), shown, kind), shown, kind=kind)
+    return _flatten(tree)
 
 
 # --------------------------------------------------------------------------- validation
@@ -309,7 +313,7 @@ def _plain_of(tree: _Located) -> Any:
 # --------------------------------------------------------------------------- reading and parsing
 
 
-def _read_text(path: Path, shown: str) -> str:
+def _read_text(path: Path, shown: str, kind: str = "scenario") -> str:
     """The file's text; refuses missing, oversized and non-UTF-8 files."""
 
     def fail(line: int, col: int, message: str) -> ScenarioError:
@@ -320,11 +324,11 @@ def _read_text(path: Path, shown: str) -> str:
             # Read one byte past the limit: enough to know, without reading a huge file.
             raw = stream.read(MAX_SCENARIO_BYTES + 1)
     except FileNotFoundError:
-        raise fail(0, 0, "expected an existing scenario file, found nothing") from None
+        raise fail(0, 0, f"expected an existing {kind} file, found nothing") from None
     except IsADirectoryError:
-        raise fail(0, 0, "expected a scenario file, found a directory") from None
+        raise fail(0, 0, f"expected a {kind} file, found a directory") from None
     except OSError as error:
-        raise fail(0, 0, f"expected a readable scenario file, found an error: {error.strerror}") from None
+        raise fail(0, 0, f"expected a readable {kind} file, found an error: {error.strerror}") from None
     if len(raw) > MAX_SCENARIO_BYTES:
         limit = MAX_SCENARIO_BYTES // (1024 * 1024)
         raise fail(0, 0, f"expected a file of at most {limit} MiB, found a larger one")
@@ -336,7 +340,7 @@ def _read_text(path: Path, shown: str) -> str:
         raise fail(line, col, f"expected UTF-8 text, found byte 0x{raw[error.start]:02x}") from None
 
 
-def _parse(text: str, file: str, *, root_mapping: bool = True) -> _Located:
+def _parse(text: str, file: str, *, root_mapping: bool = True, kind: str = "scenario") -> _Located:
     """YAML text -> located plain data, or ScenarioError with every problem found."""
 
     yaml = YAML(typ="rt", pure=True)
@@ -356,14 +360,14 @@ def _parse(text: str, file: str, *, root_mapping: bool = True) -> _Located:
     if root is None:
         if root_mapping:
             raise ScenarioError(
-                [Problem(file, 0, 0, "", "expected a mapping of scenario keys, found an empty document")]
+                [Problem(file, 0, 0, "", f"expected a mapping of {kind} keys, found an empty document")]
             )
         return _Located(None, (file, 0, 0))
     converter = _Converter(file, yaml)
     if root_mapping and not isinstance(root, MappingNode):
         found = "a list" if isinstance(root, SequenceNode) else f"{root.value!r}"
         raise ScenarioError(
-            [Problem(*converter.position(root), "", f"expected a mapping of scenario keys, found {found}")]
+            [Problem(*converter.position(root), "", f"expected a mapping of {kind} keys, found {found}")]
         )
     return converter.run(root)
 

@@ -1,0 +1,1 @@
+"""Calibration: the reported figures the model is measured against (:mod:`.targets`)."""
