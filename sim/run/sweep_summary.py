@@ -228,11 +228,12 @@ def _source(plan: dict[str, Any]) -> str:
 def _sobol_figure(store: Path, plan: dict[str, Any], rows: list[dict[str, Any]]) -> list[Path]:
     from sim.report.style import OKABE_ITO, new_figure, finish
 
-    names = list(dict.fromkeys(row["measure"] for row in rows))[:MAX_PANELS]
+    every = list(dict.fromkeys(row["measure"] for row in rows))
+    names = every[:MAX_PANELS]
     parameters = plan["parameters"]
     fig, axes = new_figure(
         "Which parameters drive each measure",
-        _subtitle(plan, "whiskers: 95% intervals"),
+        _subtitle(plan, "whiskers: 95% intervals" + _shown(names, every)),
         nrows=len(names),
         sharex=True,
     )
@@ -269,7 +270,7 @@ def _response_figure(store: Path, plan: dict[str, Any], measures: list[str], mea
     others = [i for i in range(len(parameters)) if i != first]
     fig, axes = new_figure(
         "Response of each measure to the swept parameters",
-        _subtitle(plan, "replicate means"),
+        _subtitle(plan, "replicate means" + _shown(names, measures)),
         nrows=len(names),
         sharex=True,
     )
@@ -291,6 +292,11 @@ def _response_figure(store: Path, plan: dict[str, Any], measures: list[str], mea
         ax.set_ylabel(_unit(name))
     axes[-1].set_xlabel(f"{parameters[first]} (as in the scenario)")
     return finish(fig, axes, source=_source(plan), path_stem=store / "response")
+
+
+def _shown(names: list[str], every: list[str]) -> str:
+    """A subtitle note when the figure leaves measures out (all are in the CSV)."""
+    return "" if len(names) == len(every) else f"  ·  first {len(names)} of {len(every)} measures (all in the CSV)"
 
 
 def _unit(measure: str) -> str:
