@@ -359,3 +359,120 @@ def summarise(folder: Path, no_figures: bool) -> None:
     for note in summary.notes:
         click.echo(f"note: {note}")
     click.echo("wrote " + ", ".join(str(p) for p in summary.files))
+
+
+@main.command()
+@click.argument("scenario")
+@click.option("--targets", "targets_file", required=True, metavar="TARGETS.yaml", help="The targets file (use: fit targets are fitted).")
+@click.option("--params", "params_file", required=True, metavar="PARAMS.yaml", help="Priors and sampler settings.")
+@click.option("--budget", type=click.IntRange(min=1), default=None, help="Most simulations in all [default: no cap].")
+@click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where the runs go."
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: every core].")
+@click.option("--scheduler", metavar="ADDR", default=None, help="A running dask scheduler, e.g. tcp://10.0.0.5:8786.")
+@click.option("--resume", is_flag=True, help="Continue from the last finished generation's checkpoint.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Output folder [default: calibration/fitted/<params file stem>/].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress, no summary.")
+def calibrate(
+    scenario: str,
+    targets_file: str,
+    params_file: str,
+    budget: int | None,
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    resume: bool,
+    out: Path | None,
+    quiet: bool,
+) -> None:
+    """Calibrate SCENARIO's parameters named in PARAMS.yaml against the fit targets (ABC-SMC).
+
+    Writes posterior.csv, point.json, intervals.csv, generations.txt and the fit report
+    of the point estimate (fit_report.csv, .json, .png) into the output folder, and a
+    checkpoint after every generation (see --resume).
+    """
+    from sim.calibrate.fit import calibrate as run_calibration
+    from sim.calibrate.fit import load_params
+
+    params = load_params(params_file)
+    folder = out if out is not None else inside_outputs(Path("calibration") / "fitted", params.name)
+
+    def progress(info: object, spent: int) -> None:
+        if not quiet:
+            g = info  # a GenerationInfo
+            click.echo(
+                f"generation {g.generation}: epsilon {g.epsilon:.4g}, acceptance {g.acceptance_rate:.3f}, "  # type: ignore[attr-defined]
+                f"ESS {g.ess:.0f}, median distance {g.median_distance:.4g}; {spent} simulations",  # type: ignore[attr-defined]
+                err=True,
+            )
+
+    outcome = run_calibration(
+        scenario, targets_file, params, budget=budget, executor=executor, workers=workers,
+        scheduler=scheduler, out=folder, resume=resume, progress=progress,
+    )
+    if quiet:
+        return
+    click.echo(outcome.result.table())
+    click.echo(f"stopped: {outcome.stopped}; {outcome.simulations} simulations in {outcome.wall_seconds:.1f} s")
+    click.echo("point estimate (weighted median): " + " ".join(f"--set {o}" for o in outcome.report.overrides))
+    for use in ("fit", "all"):
+        row = outcome.report.summary[use]
+        click.echo(
+            f"fit report, {use} targets ({row['targets']}): mean relative difference "
+            f"{row['mean_relative_difference']:.3f}, coverage {row['coverage']:.0%}"
+        )
+    click.echo(f"wrote {folder}")
+
+
+@main.command(name="fit-report")
+@click.argument("scenario")
+@click.option("--targets", "targets_file", required=True, metavar="TARGETS.yaml", help="The targets file.")
+@click.option("--replicates", "-n", type=click.IntRange(min=1), default=8, show_default=True, help="Runs, each its own seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root of the replicates' seeds [default: the scenario's].")
+@click.option(
+    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="Fraction of people simulated."
+)
+@_SET_OPTION
+@click.option(
+    "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where the runs go."
+)
+@click.option("--workers", type=click.IntRange(min=1), default=None, help="Worker processes [default: every core].")
+@click.option("--scheduler", metavar="ADDR", default=None, help="A running dask scheduler.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="Write the report here.")
+@click.option("--quiet", "-q", is_flag=True, help="No table.")
+def fit_report(
+    scenario: str,
+    targets_file: str,
+    replicates: int,
+    seed: int | None,
+    scale: float | None,
+    overrides: tuple[str, ...],
+    executor: str,
+    workers: int | None,
+    scheduler: str | None,
+    out: Path,
+    quiet: bool,
+) -> None:
+    """Score SCENARIO as it is (with any --set) against every target: the fit report alone.
+
+    Writes fit_report.csv, fit_report.json and fit_report.png into --out.
+    """
+    from sim.calibrate.fit import fit_report as run_report
+    from sim.calibrate.targets import format_report
+
+    report = run_report(
+        scenario, targets_file, overrides=overrides, replicates=replicates, scale=scale, seed=seed, out=out,
+        executor=executor, workers=workers, scheduler=scheduler, label="with --set" if overrides else None,
+    )
+    for line in report.errors[:10]:
+        click.echo(f"crossings: warning: failed {line}", err=True)
+    if quiet:
+        return
+    click.echo(format_report(report.scores))
+    click.echo("wrote " + ", ".join(str(p) for p in report.files))

@@ -1,0 +1,642 @@
+"""Calibrating a scenario against its targets, and the fit report.
+
+The idea
+--------
+A *params file* (``calibration/params/<name>.yaml``) names the scenario values to
+calibrate, each a ``--set``-style dotted path with a prior, and the settings of the
+ABC-SMC sampler (:mod:`sim.calibrate.abc`)::
+
+    description: what is calibrated and why
+    priors:
+      - {path: departures.pool_persons, kind: loguniform, low: 150000, high: 1200000}
+      - {path: choice.wait_hour_utility, kind: normal, mean: -0.08, sd: 0.03, high: -0.005}
+    population: 200      # particles per generation
+    generations: 6       # at most, counting generation 0 (from the prior)
+    scale: 0.05          # fraction of people simulated in every run
+    seed: 1              # the calibration's seed
+    replicates: 8        # runs of the point estimate in the fit report
+
+:func:`calibrate` simulates each particle (the scenario with the particle's
+overrides, run with the particle's seed at the file's scale) on the chosen
+executor (:func:`sim.run.executors.execute`, the sweeps' local process pool or
+dask), reads the ``fit`` targets from its daily table
+(:func:`~sim.calibrate.targets.simulated_value`) and measures the distance to the
+reported bands: each target's reported band is the range, and a miss beyond it
+counts relative to the reported value (so a count of 300 and one of 100,000 weigh
+the same); a run with a missing value (NaN) is never accepted.  Each generation is
+checkpointed in ``<out>/checkpoint/``; ``resume`` continues from the last one.
+
+Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default):
+``posterior.csv``, ``point.json``, ``intervals.csv``, ``generations.txt``,
+``calibration.json`` and the fit report of the point estimate (:func:`fit_report`:
+``fit_report.csv``, ``fit_report.json``, ``fit_report.png``).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
+
+from sim.calibrate.abc import ABCResult, Distance, GenerationInfo, Prior, abc_smc, load_result
+from sim.calibrate.targets import LoadedTargets, Target, check_targets, load_targets, score, simulated_value, summarise
+from sim.run.store import write_file_atomic
+from sim.scenario.errors import Problem, ScenarioError, UsageError
+from sim.scenario.loading import load_scenario, read_yaml_file
+from sim.scenario.messages import problem_at, validation_problems
+
+__all__ = [
+    "PriorSpec",
+    "ParamsFile",
+    "LoadedParams",
+    "load_params",
+    "calibrate",
+    "Calibration",
+    "fit_report",
+    "FitReport",
+    "overrides_of",
+]
+
+_Float = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PriorSpec(_Strict):
+    """One calibrated value: a dotted override path and its prior."""
+
+    path: str = Field(min_length=1, description="A --set path, e.g. departures.pool_persons.")
+    kind: Literal["uniform", "loguniform", "normal"] = Field(description="uniform | loguniform (low, high) | normal (mean, sd[, low, high]).")
+    low: _Float | None = None
+    high: _Float | None = None
+    mean: _Float | None = None
+    sd: _Float | None = Field(None, gt=0)
+    integer: bool = Field(False, description="Round to an integer when overriding (e.g. a count of lanes).")
+
+    @model_validator(mode="after")
+    def _arguments(self) -> PriorSpec:
+        if self.kind in ("uniform", "loguniform"):
+            missing = [name for name in ("low", "high") if getattr(self, name) is None]
+            extra = [name for name in ("mean", "sd") if getattr(self, name) is not None]
+            if missing or extra:
+                found = f"missing {', '.join(missing)}" if missing else f"also {', '.join(extra)}"
+                raise PydanticCustomError("arguments", f"expected low and high for a {self.kind} prior, found {found}", {})
+            if self.kind == "loguniform" and self.low is not None and self.low <= 0:
+                raise PydanticCustomError("arguments", f"expected low > 0 for a loguniform prior, found low {self.low:g}", {})
+        else:
+            missing = [name for name in ("mean", "sd") if getattr(self, name) is None]
+            if missing:
+                raise PydanticCustomError("arguments", f"expected mean and sd for a normal prior, found missing {', '.join(missing)}", {})
+        if self.low is not None and self.high is not None and not self.low < self.high:
+            raise PydanticCustomError("range", f"expected low < high, found low {self.low:g}, high {self.high:g}", {})
+        return self
+
+    def prior(self) -> Prior:
+        """The sampler's prior."""
+        return Prior(self.path, self.kind, low=self.low, high=self.high, mean=self.mean, sd=self.sd)
+
+    def typical(self) -> float:
+        """A value inside the prior (to check that the path overrides)."""
+        if self.kind == "normal":
+            assert self.mean is not None
+            value = self.mean
+            if self.low is not None:
+                value = max(value, self.low)
+            if self.high is not None:
+                value = min(value, self.high)
+            return value
+        assert self.low is not None and self.high is not None
+        return math.sqrt(self.low * self.high) if self.kind == "loguniform" else (self.low + self.high) / 2
+
+
+class ParamsFile(_Strict):
+    """A params file, validated."""
+
+    description: str = ""
+    priors: list[PriorSpec] = Field(min_length=1)
+    population: int = Field(200, ge=2, description="Particles per generation.")
+    generations: int = Field(6, ge=1, description="Most generations, counting generation 0.")
+    scale: float | None = Field(None, gt=0, le=1, description="Fraction of people simulated [default: the scenario's].")
+    seed: int = Field(0, ge=0, description="The calibration's seed.")
+    replicates: int = Field(8, ge=1, description="Runs of the point estimate in the fit report.")
+
+
+@dataclass(frozen=True)
+class LoadedParams:
+    """A validated params file, where its keys were written, and its name (the file stem)."""
+
+    spec: ParamsFile
+    path: str
+    name: str
+    source: Any = field(repr=False)
+    data: Any = field(repr=False)
+
+    def problem(self, loc: tuple[Any, ...], message: str) -> Problem:
+        return problem_at(loc, message, self.data, self.source, self.path)
+
+    @property
+    def paths(self) -> list[str]:
+        return [p.path for p in self.spec.priors]
+
+
+def load_params(path: str | Path) -> LoadedParams:
+    """Read and validate a params file.
+
+    Raises
+    ------
+    ScenarioError
+        Every problem, one line each (``FILE:LINE:COL: priors.2.kind: expected …, found …``).
+    """
+    shown = str(path)
+    data, source = read_yaml_file(path, "params")
+    try:
+        spec = ParamsFile.model_validate(data)
+    except ValidationError as error:
+        raise ScenarioError(validation_problems(error, data, source, shown, root=ParamsFile)) from None
+    loaded = LoadedParams(spec, shown, Path(path).stem, source, data)
+    problems = []
+    seen: set[str] = set()
+    for index, prior in enumerate(spec.priors):
+        if prior.path in seen:
+            problems.append(loaded.problem(("priors", index, "path"), f"expected each path once, found {prior.path!r} again"))
+        seen.add(prior.path)
+    if problems:
+        raise ScenarioError(problems)
+    return loaded
+
+
+def check_paths(params: LoadedParams, scenario: str | Path) -> None:
+    """Check that every prior's path overrides the scenario (with a value inside its prior).
+
+    Raises
+    ------
+    ScenarioError
+        One problem per path that does not work, at the path in the params file.
+    """
+    problems = []
+    for index, prior in enumerate(params.spec.priors):
+        try:
+            load_scenario(scenario, [_override(prior.path, prior.typical(), prior.integer)])
+        except ScenarioError as error:
+            message = error.problems[0].message
+            problems.append(params.problem(("priors", index, "path"), f"expected a path that overrides {scenario}: {message}"))
+    if problems:
+        raise ScenarioError(problems)
+
+
+def _override(path: str, value: float, integer: bool = False) -> str:
+    return f"{path}={int(round(value))}" if integer else f"{path}={float(value)!r}"
+
+
+def overrides_of(params: LoadedParams | Sequence[PriorSpec], values: dict[str, float]) -> list[str]:
+    """``--set`` overrides (``path=value``) of a parameter point."""
+    priors = params.spec.priors if isinstance(params, LoadedParams) else params
+    return [_override(p.path, values[p.path], p.integer) for p in priors]
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass(frozen=True)
+class TargetRun:
+    """One run: plain data, so any executor can ship it."""
+
+    index: int
+    scenario: str
+    seed: int
+    scale: float | None
+    overrides: tuple[str, ...]
+    targets: tuple[dict[str, Any], ...]
+
+
+def run_targets(task: TargetRun) -> tuple[int, list[float], str | None]:
+    """Run one scenario and read every target from its daily table.
+
+    Never raises: a failed run gives NaN values and its error (NaN is rejected by
+    the sampler and counted as unresolved by the report).
+    """
+    from sim.run.api import run
+
+    targets = [Target.model_validate(t) for t in task.targets]
+    try:
+        result = run(task.scenario, seed=task.seed, scale=task.scale, overrides=list(task.overrides))
+        return task.index, [simulated_value(t, result.daily) for t in targets], None
+    except Exception as error:  # noqa: BLE001 - a failed run is a NaN row, not a crash
+        message = str(error).replace("\n", "; ")
+        return task.index, [math.nan] * len(targets), f"{type(error).__name__}: {message}"
+
+
+def _run_all(
+    tasks: list[TargetRun], *, executor: str, workers: int | None, scheduler: str | None
+) -> tuple[np.ndarray, list[str]]:
+    from sim.run.executors import execute
+
+    out = np.full((len(tasks), len(tasks[0].targets) if tasks else 0), np.nan)
+    errors: list[str] = []
+
+    def on_result(result: tuple[int, list[float], str | None]) -> None:
+        index, values, error = result
+        out[index] = values
+        if error is not None:
+            errors.append(f"run {index}: {error}")
+
+    execute(run_targets, tasks, on_result, executor=executor, workers=workers, scheduler=scheduler)
+    return out, sorted(errors)
+
+
+def _target_data(targets: Sequence[Target]) -> tuple[dict[str, Any], ...]:
+    return tuple(t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in targets)
+
+
+def _prepare(scenario: str | Path, targets: str | Path | LoadedTargets) -> tuple[str, LoadedTargets]:
+    loaded_targets = targets if isinstance(targets, LoadedTargets) else load_targets(targets)
+    spec = load_scenario(scenario).scenario
+    problems = check_targets(loaded_targets, spec)
+    if problems:
+        raise ScenarioError(problems)
+    return str(Path(scenario).resolve()), loaded_targets
+
+
+# --------------------------------------------------------------------------- the fit report
+
+
+@dataclass
+class FitReport:
+    """Scores of every target over replicate runs of one parameter point."""
+
+    scores: list[dict[str, Any]]
+    summary: dict[str, dict[str, float]]
+    seeds: list[int]
+    overrides: list[str]
+    values: dict[str, list[float]]
+    errors: list[str]
+    files: list[Path] = field(default_factory=list)
+
+
+def fit_report(
+    scenario: str | Path,
+    targets: str | Path | LoadedTargets,
+    *,
+    overrides: Sequence[str] = (),
+    replicates: int = 8,
+    scale: float | None = None,
+    seed: int | None = None,
+    out: str | Path | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    label: str | None = None,
+) -> FitReport:
+    """Run ``scenario`` (with ``overrides``) ``replicates`` times and score every target.
+
+    The seeds are :func:`sim.run.compare.replicate_seeds` of ``seed`` (default the
+    scenario's).  With ``out``, writes ``fit_report.csv``, ``fit_report.json`` and
+    ``fit_report.png`` there.
+    """
+    from sim.run.compare import replicate_seeds
+
+    if replicates < 1:
+        raise UsageError(f"replicates: expected at least 1, found {replicates}")
+    resolved, loaded_targets = _prepare(scenario, targets)
+    spec = load_scenario(scenario, list(overrides)).scenario  # the overrides' own problems, once
+    root = spec.seed if seed is None else int(seed)
+    seeds = replicate_seeds(root, replicates)
+    items = loaded_targets.targets
+    data = _target_data(items)
+    tasks = [TargetRun(i, resolved, s, scale, tuple(overrides), data) for i, s in enumerate(seeds)]
+    matrix, errors = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler)
+    scores = [score(t, matrix[:, j]) for j, t in enumerate(items)]
+    report = FitReport(
+        scores=scores,
+        summary=summarise(scores),
+        seeds=seeds,
+        overrides=list(overrides),
+        values={t.id: matrix[:, j].tolist() for j, t in enumerate(items)},
+        errors=errors,
+    )
+    if out is not None:
+        folder = Path(out)
+        folder.mkdir(parents=True, exist_ok=True)
+        used_scale = spec.scale if scale is None else scale
+        meta = {
+            "scenario": str(scenario),
+            "scenario_name": spec.name,
+            "targets": loaded_targets.path,
+            "overrides": list(overrides),
+            "replicates": replicates,
+            "seed": root,
+            "seeds": seeds,
+            "scale": used_scale,
+            "label": label,
+        }
+        report.files = _write_report(folder, report, items, meta)
+    return report
+
+
+def _clean(value: Any) -> Any:
+    """JSON-able data without NaN or infinity (written as null)."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    return value
+
+
+def _number(x: float) -> str:
+    if not math.isfinite(x):
+        return ""
+    return f"{x:.6g}"
+
+
+def _write_report(folder: Path, report: FitReport, items: Sequence[Target], meta: dict[str, Any]) -> list[Path]:
+    from sim.run.api import package_version
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([
+        "id", "use", "place", "measure", "aggregate", "from", "until", "reported", "reported_low", "reported_high",
+        "simulated_median", "simulated_p5", "simulated_p95", "runs", "relative_difference", "covered",
+    ])
+    for t, s in zip(items, report.scores):
+        first, last = t.window
+        reported = f"{t.range[0]:g}–{t.range[1]:g}" if t.range is not None else f"{t.value:g} ± {t.tolerance:g}"
+        writer.writerow([
+            t.id, t.use, "+".join(t.places), t.measure, t.aggregate, first.isoformat(), last.isoformat(), reported,
+            _number(s["reported_low"]), _number(s["reported_high"]), _number(s["median"]), _number(s["low"]),
+            _number(s["high"]), s["n"], _number(s["relative_difference"]), "yes" if s["covered"] else "no",
+        ])
+    csv_path = folder / "fit_report.csv"
+    write_file_atomic(csv_path, buffer.getvalue())
+
+    document = {
+        **meta,
+        "version": package_version(),
+        "overall": report.summary,
+        "scores": report.scores,
+        "values": report.values,
+        "errors": report.errors,
+    }
+    json_path = folder / "fit_report.json"
+    write_file_atomic(json_path, json.dumps(_clean(document), indent=1, sort_keys=True) + "\n")
+    return [csv_path, json_path, *_report_figure(folder, report, items, meta)]
+
+
+#: Ratios drawn on the figure's log axis are clipped to this range.
+_CLIP = (0.05, 20.0)
+
+
+def _report_figure(folder: Path, report: FitReport, items: Sequence[Target], meta: dict[str, Any]) -> list[Path]:
+    from sim.report.style import OKABE_ITO, finish, new_figure
+    from sim.run.api import package_version
+
+    n = len(items)
+    height = round((1.9 + 0.2 * n) * 20) / 20
+    fit = report.summary["fit"]
+    every = report.summary["all"]
+    subtitle = (
+        f"{meta['scenario_name']}{' (' + meta['label'] + ')' if meta.get('label') else ''}, {meta['replicates']} runs, "
+        f"scale {meta['scale']:g}  ·  mean rel. difference {fit['mean_relative_difference']:.2f} (fit), "
+        f"{every['mean_relative_difference']:.2f} (all); coverage {fit['coverage']:.0%}, {every['coverage']:.0%}"
+    )
+    fig, (ax,) = new_figure("Simulated against reported figures, target by target", subtitle, height_in=height)
+    y = np.arange(n)[::-1]
+    low_clip, high_clip = _CLIP
+    clipped = False
+
+    def ratio(value: float, reference: float) -> float:
+        nonlocal clipped
+        r = value / reference
+        if r < low_clip or r > high_clip:
+            clipped = True
+        return float(np.clip(r, low_clip, high_clip))
+
+    for k, (t, s) in enumerate(zip(items, report.scores)):
+        ref = s["reference"]
+        ax.plot(
+            [ratio(s["reported_low"], ref), ratio(s["reported_high"], ref)], [y[k], y[k]],
+            color=OKABE_ITO["sky_blue"], linewidth=7, solid_capstyle="butt",
+            alpha=0.8, label="Reported (value ± tolerance, or range)",
+        )
+        if s["n"]:
+            ax.plot([ratio(s["low"], ref), ratio(s["high"], ref)], [y[k], y[k]], color="#333333", linewidth=1.2,
+                    marker="|", markersize=7, label="Simulated 90% band (5th–95th percentile)")
+            ax.plot([ratio(s["median"], ref)], [y[k]], linestyle="none", marker="o", markersize=5,
+                    color=OKABE_ITO["vermillion"], label="Simulated median")
+    ax.axvline(1.0, color="#333333", linewidth=0.6, linestyle=":")
+    ax.set_xscale("log")
+    drawn = [x for line in ax.lines for x in line.get_xdata()]
+    ax.set_xlim(min([0.5, *drawn]) / 1.25, max([2.0, *drawn]) * 1.25)
+    ax.set_yticks(y, [f"{t.id} ({t.use})" for t in items], fontsize=7)
+    ax.set_ylim(-0.8, n - 0.2)
+    note = f", clipped to {low_clip:g}–{high_clip:g}" if clipped else ""
+    ax.set_xlabel(f"Value ÷ reported value or range midpoint (ratio, log scale{note})")
+    ax.set_ylabel("Target (use)")
+    ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
+    source = (
+        f"Source: crossings {package_version()} simulation, scenario {meta['scenario_name']}, seeds from {meta['seed']}, "
+        f"scale {meta['scale']:g}; targets {Path(meta['targets']).name}"
+    )
+    return finish(fig, [ax], source=source, path_stem=folder / "fit_report")
+
+
+# --------------------------------------------------------------------------- calibrating
+
+
+class _BudgetSpent(Exception):
+    """The next batch would pass the simulation budget."""
+
+
+@dataclass
+class Calibration:
+    """What a calibration did and wrote."""
+
+    out: Path
+    result: ABCResult
+    simulations: int
+    stopped: str
+    report: FitReport
+    wall_seconds: float
+    files: list[Path]
+
+
+def calibrate(
+    scenario: str | Path,
+    targets: str | Path | LoadedTargets,
+    params: str | Path | LoadedParams,
+    *,
+    budget: int | None = None,
+    executor: str = "local",
+    workers: int | None = None,
+    scheduler: str | None = None,
+    out: str | Path | None = None,
+    resume: bool = False,
+    progress: Callable[[GenerationInfo, int], None] | None = None,
+) -> Calibration:
+    """Calibrate ``scenario``'s values named in ``params`` against the ``fit`` targets by ABC-SMC.
+
+    Parameters
+    ----------
+    scenario
+        The scenario file.
+    targets
+        The targets file (only ``use: fit`` targets enter the distance; the report scores all).
+    params
+        The params file (priors and sampler settings).
+    budget
+        Most simulations in all (counting those of a resumed checkpoint, not the
+        report's): a batch that would pass it is not run, and the last finished
+        generation is the result (``stopped: budget``; ``resume`` with a larger
+        budget goes on).
+    executor, workers, scheduler
+        Where runs go, as for sweeps (:func:`sim.run.executors.execute`).
+    out
+        Output folder [default ``calibration/fitted/<params stem>/``].
+    resume
+        Continue from the checkpoint in ``<out>/checkpoint/``.
+    progress
+        ``progress(generation_row, simulations_so_far)`` after each generation.
+    """
+    began = time.perf_counter()
+    loaded = params if isinstance(params, LoadedParams) else load_params(params)
+    resolved, loaded_targets = _prepare(scenario, targets)
+    check_paths(loaded, scenario)
+    spec = loaded.spec
+    fit_targets = [t for t in loaded_targets.targets if t.use == "fit"]
+    if not fit_targets:
+        raise UsageError(f"{loaded_targets.path}: expected at least one target with use: fit, found none")
+    if budget is not None and budget < spec.population:
+        raise UsageError(f"budget: expected at least the population ({spec.population}) simulations, found {budget}")
+    folder = Path(out) if out is not None else Path("calibration") / "fitted" / loaded.name
+    checkpoint = folder / "checkpoint"
+    if not resume and (checkpoint / "state.json").exists():
+        raise UsageError(f"{folder} already holds a calibration: expected --resume or another --out, found its checkpoint")
+
+    bands = np.array([t.band for t in fit_targets], dtype=float)
+    distance = Distance.ranges(bands[:, 0], bands[:, 1], scale=[t.reference for t in fit_targets])
+    data = _target_data(fit_targets)
+    spent = 0
+    if resume and (checkpoint / "state.json").exists():
+        spent = sum(g["simulated"] for g in json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))["generations"])
+    budget_hit = False
+
+    def evaluate(theta: np.ndarray, seeds: list[int]) -> np.ndarray:
+        nonlocal spent
+        if budget is not None and spent + len(seeds) > budget:
+            raise _BudgetSpent
+        tasks = [
+            TargetRun(i, resolved, int(s), spec.scale, tuple(overrides_of(loaded, dict(zip(loaded.paths, row)))), data)
+            for i, (row, s) in enumerate(zip(theta.tolist(), seeds))
+        ]
+        matrix, _ = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler)
+        spent += len(seeds)
+        return matrix
+
+    def on_generation(info: GenerationInfo) -> None:
+        if progress is not None:
+            progress(info, spent)
+
+    try:
+        result = abc_smc(
+            evaluate,
+            [p.prior() for p in spec.priors],
+            distance,
+            population=spec.population,
+            generations=spec.generations,
+            seed=spec.seed,
+            checkpoint=checkpoint,
+            resume=resume,
+            progress=on_generation,
+        )
+    except _BudgetSpent:
+        if not (checkpoint / "state.json").exists():
+            raise UsageError(f"budget {budget}: expected enough simulations for generation 0, found it spent first") from None
+        result = load_result(checkpoint)
+        budget_hit = True
+    except ValueError as error:  # a checkpoint of other settings, or of another seed
+        raise UsageError(str(error)) from None
+    stopped = "budget" if budget_hit else result.stopped
+
+    point = result.median()
+    point_overrides = overrides_of(loaded, point)
+    report = fit_report(
+        scenario, loaded_targets, overrides=point_overrides, replicates=spec.replicates, scale=spec.scale,
+        out=folder, executor=executor, workers=workers, scheduler=scheduler, label=f"calibrated, {loaded.name}",
+    )
+    files = _write_calibration(folder, loaded, result, stopped, spent, budget, scenario, loaded_targets, point_overrides)
+    return Calibration(folder, result, spent, stopped, report, time.perf_counter() - began, files + report.files)
+
+
+def _write_calibration(
+    folder: Path,
+    loaded: LoadedParams,
+    result: ABCResult,
+    stopped: str,
+    spent: int,
+    budget: int | None,
+    scenario: str | Path,
+    targets: LoadedTargets,
+    point_overrides: list[str],
+) -> list[Path]:
+    names = list(result.names)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(names)
+    for row in result.samples:
+        writer.writerow([f"{v:.10g}" for v in row])
+    posterior = folder / "posterior.csv"
+    write_file_atomic(posterior, buffer.getvalue())
+
+    median, best, interval = result.median(), result.best(), result.interval(0.9)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["parameter", "prior", "low_5", "median", "high_95", "best"])
+    for spec in loaded.spec.priors:
+        prior = ", ".join(f"{k} {v:g}" for k, v in spec.prior().to_dict().items() if k not in ("name", "kind"))
+        writer.writerow([spec.path, f"{spec.kind} ({prior})", f"{interval[spec.path][0]:.6g}", f"{median[spec.path]:.6g}",
+                         f"{interval[spec.path][1]:.6g}", f"{best[spec.path]:.6g}"])
+    intervals = folder / "intervals.csv"
+    write_file_atomic(intervals, buffer.getvalue())
+
+    point = {
+        "median": median,
+        "best": best,
+        "best_distance": float(np.min(result.distances)),
+        "set": point_overrides,
+        "set_best": overrides_of(loaded, best),
+        "interval_90": {k: list(v) for k, v in interval.items()},
+    }
+    point_path = folder / "point.json"
+    write_file_atomic(point_path, json.dumps(_clean(point), indent=1) + "\n")
+
+    table = result.table() + f"\nstopped: {stopped}; {spent} simulations" + (f" (budget {budget})" if budget else "") + "\n"
+    generations = folder / "generations.txt"
+    write_file_atomic(generations, table)
+
+    record = {
+        "scenario": str(scenario),
+        "targets": targets.path,
+        "params": loaded.path,
+        "settings": loaded.spec.model_dump(mode="json"),
+        "fit_targets": [t.id for t in targets.targets if t.use == "fit"],
+        "simulations": spent,
+        "budget": budget,
+        "stopped": stopped,
+        "summary": result.summary(),
+    }
+    record_path = folder / "calibration.json"
+    write_file_atomic(record_path, json.dumps(_clean(record), indent=1) + "\n")
+    return [posterior, point_path, intervals, generations, record_path]

@@ -1,0 +1,144 @@
+"""Calibration end to end: a tiny ABC-SMC run writes every output and a checkpoint that
+resumes (a budget-stopped run, resumed, ends where an uninterrupted one does); the fit
+report's numbers are those of the runs it names; params-file mistakes are one line each."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from model_scenarios import network_scenario
+
+import sim
+from sim.calibrate.abc import load_result
+from sim.calibrate.fit import calibrate, load_params
+from sim.calibrate.targets import load_targets, score, simulated_value, summarise
+from sim.scenario.errors import UsageError
+
+PARAMS = """\
+description: two priors for the tiny network
+priors:
+  - {path: departures.pool_persons, kind: loguniform, low: 100000, high: 1000000}
+  - {path: choice.information_lag_hours, kind: uniform, low: 0, high: 36}
+population: 12
+generations: 2
+scale: 0.01
+seed: 3
+replicates: 3
+"""
+
+# Two fit targets (a value with a tolerance, and a range) and one check target.
+TARGETS = """\
+description: tiny targets
+scenario: base.yaml
+targets:
+  - {id: fi-0922, source: test, quote: "x", place: vaalimaa, measure: entries, aggregate: daily,
+     date: 2022-09-22, value: 3000, tolerance: 0.2, use: fit}
+  - {id: kz-week, source: test, quote: "x", place: KZ, measure: entries, aggregate: sum,
+     from: 2022-09-21, until: 2022-09-27, range: [40000, 90000], use: fit}
+  - {id: ul-wait, source: test, quote: "x", place: upper-lars, measure: wait_hours_mean, aggregate: max,
+     from: 2022-09-22, until: 2022-09-28, value: 20, tolerance: 0.5, use: check}
+"""
+
+OUTPUTS = ("posterior.csv", "point.json", "intervals.csv", "generations.txt", "calibration.json",
+           "fit_report.csv", "fit_report.json", "fit_report.png")
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> Path:
+    data = network_scenario(period={"start": "2022-09-14", "end": "2022-10-01"}, scale=0.01)
+    (tmp_path / "base.yaml").write_text(json.dumps(data, indent=1), encoding="utf-8")
+    (tmp_path / "targets.yaml").write_text(TARGETS, encoding="utf-8")
+    (tmp_path / "tiny.yaml").write_text(PARAMS, encoding="utf-8")
+    return tmp_path
+
+
+def _calibrate(folder: Path, out: str, **options):
+    return calibrate(folder / "base.yaml", folder / "targets.yaml", folder / "tiny.yaml", out=folder / out, workers=2, **options)
+
+
+def test_tiny_calibration_writes_everything_and_resumes(files: Path) -> None:
+    full = _calibrate(files, "full")
+    for name in OUTPUTS:
+        assert (files / "full" / name).is_file(), name
+    assert len(full.result.generations) == 2 and full.stopped == "generations"
+    checkpoint = files / "full" / "checkpoint"
+    assert load_result(checkpoint).generations == full.result.generations
+    with open(files / "full" / "posterior.csv", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert rows[0] == ["departures.pool_persons", "choice.information_lag_hours"] and len(rows) == 13
+    point = json.loads((files / "full" / "point.json").read_text(encoding="utf-8"))
+    assert point["set"] == [f"departures.pool_persons={point['median']['departures.pool_persons']!r}",
+                            f"choice.information_lag_hours={point['median']['choice.information_lag_hours']!r}"]
+    assert 1e5 <= point["best"]["departures.pool_persons"] <= 1e6
+    # Without --resume an existing calibration is refused.
+    with pytest.raises(UsageError, match="already holds a calibration"):
+        _calibrate(files, "full")
+
+    # A budget of one generation stops after generation 0; resuming finishes the same calibration.
+    cut = _calibrate(files, "cut", budget=12)
+    assert cut.stopped == "budget" and len(cut.result.generations) == 1 and cut.simulations == 12
+    assert (files / "cut" / "fit_report.json").is_file()
+    resumed = _calibrate(files, "cut", resume=True)
+    assert resumed.stopped == "generations"
+    assert np.array_equal(resumed.result.particles, full.result.particles)
+    assert resumed.result.median() == full.result.median()
+    assert resumed.simulations == full.simulations
+
+
+def test_fit_report_numbers_are_those_of_its_runs(files: Path) -> None:
+    from sim.calibrate.fit import fit_report
+
+    report = fit_report(files / "base.yaml", files / "targets.yaml", overrides=["choice.information_lag_hours=6"],
+                        replicates=3, scale=0.01, out=files / "report", workers=2)
+    saved = json.loads((files / "report" / "fit_report.json").read_text(encoding="utf-8"))
+    targets = load_targets(files / "targets.yaml").targets
+    dailies = [sim.run(str(files / "base.yaml"), seed=s, scale=saved["scale"], overrides=saved["overrides"]).daily
+               for s in saved["seeds"]]
+    scores = [score(t, [simulated_value(t, d) for d in dailies]) for t in targets]
+    with open(files / "report" / "fit_report.csv", encoding="utf-8") as handle:
+        table = list(csv.DictReader(handle))
+    assert [row["id"] for row in table] == [t.id for t in targets]
+    for row, expected in zip(table, scores):
+        for column, key in (("simulated_median", "median"), ("simulated_p5", "low"), ("simulated_p95", "high"),
+                            ("relative_difference", "relative_difference")):
+            assert float(row[column]) == pytest.approx(expected[key], rel=1e-5), (row["id"], column)
+        assert row["covered"] == ("yes" if expected["covered"] else "no")
+    overall = summarise(scores)
+    for use in ("fit", "all"):
+        assert saved["overall"][use]["mean_relative_difference"] == pytest.approx(overall[use]["mean_relative_difference"])
+        assert saved["overall"][use]["coverage"] == pytest.approx(overall[use]["coverage"])
+    assert report.summary == overall
+
+
+def test_params_file_mistakes_are_one_line_each_and_exit_2(files: Path, cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(files)
+    bad = PARAMS.replace("kind: loguniform, low: 100000", "kind: gaussian, low: 100000").replace(
+        "kind: uniform, low: 0, high: 36", "kind: uniform, low: 40, high: 36"
+    ) + "populaton: 5\n"
+    Path("bad.yaml").write_text(bad, encoding="utf-8")
+    result = cli("calibrate", "base.yaml", "--targets", "targets.yaml", "--params", "bad.yaml")
+    assert result.exit_code == 2 and result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 3, lines
+    assert all(re.match(r"^bad\.yaml:\d+:\d+: ", line) for line in lines), lines
+    text = "\n".join(lines)
+    assert "priors" in text and "gaussian" in text and "low < high" in text and "populaton" in text
+
+    # A path the scenario does not have is reported at the path, in the params file.
+    Path("lost.yaml").write_text(PARAMS.replace("choice.information_lag_hours", "choice.information_lag"), encoding="utf-8")
+    result = cli("calibrate", "base.yaml", "--targets", "targets.yaml", "--params", "lost.yaml")
+    assert result.exit_code == 2
+    (line,) = result.stderr.strip().splitlines()
+    assert re.match(r"^lost\.yaml:4:\d+: priors\.\S*: expected a path that overrides", line), line
+
+    # Duplicate paths.
+    Path("twice.yaml").write_text(PARAMS.replace("choice.information_lag_hours", "departures.pool_persons"), encoding="utf-8")
+    with pytest.raises(Exception, match="again"):
+        load_params("twice.yaml")
+    assert math.isfinite(load_params("tiny.yaml").spec.priors[0].typical())
