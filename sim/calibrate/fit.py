@@ -373,7 +373,7 @@ def _write_report(folder: Path, report: FitReport, items: Sequence[Target], meta
     ])
     for t, s in zip(items, report.scores):
         first, last = t.window
-        reported = f"{t.range[0]:g}–{t.range[1]:g}" if t.range is not None else f"{t.value:g} ± {t.tolerance:g}"
+        reported = f"{t.range[0]:g}–{t.range[1]:g}" if t.range is not None else f"{t.value:g} ± {t.tolerance:.0%}"
         writer.writerow([
             t.id, t.use, "+".join(t.places), t.measure, t.aggregate, first.isoformat(), last.isoformat(), reported,
             _number(s["reported_low"]), _number(s["reported_high"]), _number(s["median"]), _number(s["low"]),
