@@ -397,18 +397,18 @@ def calibrate(
     of the point estimate (fit_report.csv, .json, .png) into the output folder, and a
     checkpoint after every generation (see --resume).
     """
+    from sim.calibrate.abc import GenerationInfo
     from sim.calibrate.fit import calibrate as run_calibration
     from sim.calibrate.fit import load_params
 
     params = load_params(params_file)
     folder = out if out is not None else inside_outputs(Path("calibration") / "fitted", params.name)
 
-    def progress(info: object, spent: int) -> None:
+    def progress(info: GenerationInfo, spent: int) -> None:
         if not quiet:
-            g = info  # a GenerationInfo
             click.echo(
-                f"generation {g.generation}: epsilon {g.epsilon:.4g}, acceptance {g.acceptance_rate:.3f}, "  # type: ignore[attr-defined]
-                f"ESS {g.ess:.0f}, median distance {g.median_distance:.4g}; {spent} simulations",  # type: ignore[attr-defined]
+                f"generation {info.generation}: epsilon {info.epsilon:.4g}, acceptance {info.acceptance_rate:.3f}, "
+                f"ESS {info.ess:.0f}, median distance {info.median_distance:.4g}; {spent} simulations",
                 err=True,
             )
 
