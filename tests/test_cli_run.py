@@ -12,7 +12,7 @@ from model_scenarios import network_scenario
 from ruamel.yaml import YAML
 
 import sim
-from sim.run.store import write_dir_atomic
+from sim.run.store import write_dir_atomic, write_file_atomic
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,3 +111,17 @@ def test_python_dash_m_sim_is_the_same_program(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     api = sim.run(network_scenario(period={"start": "2022-09-14", "end": "2022-09-30"}), scale=0.01)
     assert (tmp_path / "o" / "daily.csv").read_text() == api.daily_csv
+
+
+def test_results_are_ordinary_files_not_private(tmp_path: Path) -> None:
+    """Temp files and folders are private (0600/0700); the results must not stay so."""
+    import os
+    import stat
+
+    mask = os.umask(0o022)
+    try:
+        destination = write_dir_atomic(tmp_path / "run", lambda folder: write_file_atomic(folder / "a.csv", "x\n"))
+    finally:
+        os.umask(mask)
+    assert stat.S_IMODE((destination / "a.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE(destination.stat().st_mode) == 0o755

@@ -23,6 +23,8 @@ def write_file_atomic(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     mode = "wb" if isinstance(data, bytes) else "w"
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    # mkstemp makes the file private (0600); a result is an ordinary file, readable as any other.
+    os.fchmod(fd, _ordinary_file_mode())
     try:
         with os.fdopen(fd, mode, **({} if isinstance(data, bytes) else {"encoding": "utf-8", "newline": "\n"})) as handle:
             handle.write(data)
@@ -34,6 +36,18 @@ def write_file_atomic(path: Path, data: str | bytes) -> None:
         raise
 
 
+def _umask() -> int:
+    """The process umask (reading it means setting it; it is put back at once)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _ordinary_file_mode() -> int:
+    """0666 less the umask: the mode ``open()`` would give a new file."""
+    return 0o666 & ~_umask()
+
+
 def write_dir_atomic(destination: Path, fill: Callable[[Path], None]) -> Path:
     """Build a folder with ``fill(tmp_dir)`` and move it to ``destination`` in one rename.
 
@@ -42,6 +56,8 @@ def write_dir_atomic(destination: Path, fill: Callable[[Path], None]) -> Path:
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
+    # mkdtemp makes the folder private (0700); a result folder is an ordinary one.
+    os.chmod(tmp, 0o777 & ~_umask())
     try:
         fill(tmp)
         if destination.exists():
