@@ -1,0 +1,35 @@
+"""Every shipped what-if extends the baseline, says what it asks, runs, and compares with an interval."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import sim
+from sim.run.compare import compare
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+BASELINE = SCENARIOS / "mobilization-2022.yaml"
+WHAT_IFS = sorted(p for p in SCENARIOS.glob("*.yaml") if p != BASELINE)
+
+
+def test_there_are_what_ifs() -> None:
+    assert len(WHAT_IFS) >= 7
+
+
+@pytest.mark.parametrize("path", WHAT_IFS, ids=lambda p: p.stem)
+def test_what_if_extends_the_baseline_asks_a_question_and_runs(path: Path) -> None:
+    assert "extends: mobilization-2022.yaml" in path.read_text(encoding="utf-8")
+    loaded = sim.load_scenario(path)
+    assert loaded.scenario.description.startswith("What if") and loaded.scenario.description.endswith("?")
+    result = sim.run(loaded, scale=0.003)
+    assert sum(result.people["by_state"].values()) == result.people["departed"] > 0
+
+
+def test_a_what_if_compares_with_the_baseline_with_an_interval() -> None:
+    """Finland keeping tourist visas: more enter Finland, and the interval says so."""
+    result = compare(BASELINE, SCENARIOS / "finland-stays-open.yaml", replicates=3, scale=0.005)
+    row = result.row("entries.FI")
+    assert row.replicates == 3 and row.ci_low <= row.difference <= row.ci_high
+    assert row.ci_low > 0
