@@ -42,10 +42,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.calibrate.abc import ABCResult, Distance, GenerationInfo, Prior, abc_smc, load_result
@@ -54,6 +54,7 @@ from sim.run.store import write_file_atomic
 from sim.scenario.errors import Problem, ScenarioError, UsageError
 from sim.scenario.loading import load_scenario, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
+from sim.scenario.schema import Float, StrictModel
 
 __all__ = [
     "PriorSpec",
@@ -67,11 +68,9 @@ __all__ = [
     "overrides_of",
 ]
 
-_Float = Annotated[float, Field(allow_inf_nan=False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# One notion of a strict model and a finite number for every project file (see sim.scenario.schema).
+_Float = Float
+_Strict = StrictModel
 
 
 class PriorSpec(_Strict):

@@ -28,16 +28,17 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.run.compare import replicate_seeds
 from sim.run.designs import ParameterSpace, design_points
-from sim.scenario.errors import Problem, ScenarioError, UsageError
+from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.loading import load_scenario, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
+from sim.scenario.schema import Float, StrictModel
 
 __all__ = [
     "SweepFile",
@@ -53,11 +54,9 @@ __all__ = [
 
 # --------------------------------------------------------------------------- the sweep file
 
-_Float = Annotated[float, Field(allow_inf_nan=False)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# One notion of a strict model and a finite number for every project file (see sim.scenario.schema).
+_Float = Float
+_Strict = StrictModel
 
 
 class Range(_Strict):

@@ -26,6 +26,9 @@ from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, model_va
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "StrictModel",
+    "Int",
+    "Float",
     "Document",
     "Mode",
     "ServiceTime",
@@ -86,10 +89,13 @@ class Group(str, Enum):
     others = "others"
 
 
-class _Strict(BaseModel):
-    """Base: unknown keys are errors, so a typo never silently does nothing."""
+class StrictModel(BaseModel):
+    """Base of every project file's models: unknown keys are errors, so a typo never silently does nothing."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+_Strict = StrictModel
 
 
 # Strict numbers (field by field: a model-wide strict mode would also refuse ISO
