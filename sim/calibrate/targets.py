@@ -107,29 +107,8 @@ LEVEL_MEASURES = frozenset({"queue_persons_max", "queue_vehicles_max", "wait_hou
 """Measures combined over places by their maximum, and never summed over days."""
 _WAITS = frozenset({"wait_hours_mean", "wait_hours_p90"})
 
-Measure = Literal[
-    "arrivals",
-    "entries",
-    "refused",
-    "turned_away",
-    "gave_up",
-    "turned_back",
-    "mobilised",
-    "queue_persons_max",
-    "queue_vehicles_max",
-    "wait_hours_mean",
-    "wait_hours_p90",
-    "onward_land",
-    "onward_air",
-    "returns",
-    "exits",
-    "stock",
-    "asylum_claims",
-    "asylum_decisions",
-    "asylum_grants",
-    "asylum_backlog",
-    "departures",
-]
+# The same names, in the same order, as one type for the schema: written once, above.
+Measure = Literal[tuple(dict.fromkeys(CROSSING_MEASURES + COUNTRY_MEASURES + HOME_MEASURES))]  # type: ignore[valid-type]
 
 _PLACE = r"^([a-z0-9][a-z0-9-]*|[A-Z]{2})$"
 
