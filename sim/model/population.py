@@ -181,9 +181,16 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     per_hour = scenario.departures.baseline_per_day * scale / mean_size / 24.0
     if per_hour > 0:
         base = streams["baseline"]
-        expected = per_hour * horizon
+        factors = scenario.departures.baseline_weekday_factors
+        weekly = None if factors is None else _weekday_rates(scenario, factors, per_hour)
+        expected = per_hour * horizon if weekly is None else float(weekly[1][-1])
         count = int(expected + 6 * np.sqrt(expected) + 32)
-        depart = np.cumsum(base.times.exponential(1.0 / per_hour, size=count))
+        if weekly is None:
+            depart = np.cumsum(base.times.exponential(1.0 / per_hour, size=count))
+        else:
+            # Time-rescaling: unit-rate arrivals through the inverse of the cumulative rate.
+            grid, cumulative = weekly
+            depart = np.interp(np.cumsum(base.times.exponential(1.0, size=count)), cumulative, grid, right=np.inf)
         attributes = _attributes(scenario, scenario.departures.baseline_people or scenario.people, base, count)
         parts.append(_component(attributes, depart, BASELINE, base.attempts, horizon))
     columns = [key for key in parts[0][0]] if parts else []
@@ -200,6 +207,19 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     if not parts:
         return _empty(draws)
     return Parties(**{key: value[order] for key, value in merged.items()}, draws=draws)
+
+
+def _weekday_rates(scenario: Scenario, factors: list[float], per_hour: float) -> tuple[np.ndarray, np.ndarray]:
+    """Day boundaries (hours) and the expected parties departed by each, for a weekly pattern.
+
+    The factors are normalised to a mean of 1, so the week's total is unchanged.
+    """
+    days = int(round(hours_in_period(scenario) / 24))
+    week = np.asarray(factors, dtype=float)
+    week = week / week.mean()
+    first = scenario.period.start.weekday()
+    per_day = per_hour * 24.0 * week[(first + np.arange(days)) % 7]
+    return np.arange(days + 1) * 24.0, np.concatenate([[0.0], np.cumsum(per_day)])
 
 
 def _mean_party_size(scenario: Scenario) -> float:

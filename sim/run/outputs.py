@@ -121,6 +121,8 @@ def daily_table(ledger: Ledger) -> pa.Table:
 
     start = scenario.period.start
     dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
+    # Warm-up days are simulated but not reported; stocks carry what they built up.
+    rows = [row for row in rows if row[0] >= ledger.warmup_days]
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return pa.table(
         {
