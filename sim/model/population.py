@@ -222,6 +222,17 @@ def _weekday_rates(scenario: Scenario, factors: list[float], per_hour: float) ->
     return np.arange(days + 1) * 24.0, np.concatenate([[0.0], np.cumsum(per_day)])
 
 
+def _visa_factors(scenario: Scenario) -> np.ndarray:
+    """Per origin, the factor on the pool's visa share, normalised so the pool's overall share is kept.
+
+    The normalisation is by population weight, before any cap at the passport share.
+    """
+    weights = np.array([o.population_weight for o in scenario.origins])
+    factors = np.array([o.schengen_visa_factor for o in scenario.origins])
+    mean = float(np.dot(weights, factors) / weights.sum())
+    return factors / mean if mean > 0 else factors
+
+
 def _mean_party_size(scenario: Scenario) -> float:
     sizes = np.arange(1, 6)
     return float(sum(g.share * np.dot(g.party_size, sizes) for g in scenario.people.groups))
@@ -237,10 +248,13 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
     size = (u[:, 1][:, None] >= size_cdf[group_pick]).sum(axis=1) + 1
     weights = np.array([o.population_weight for o in scenario.origins])
     origin = np.searchsorted(np.cumsum(weights) / weights.sum(), u[:, 2], side="right")
+    origin = np.minimum(origin, len(weights) - 1)
     passport = u[:, 3] < mix.international_passport_share
     visa_given_passport = (
         mix.schengen_visa_share / mix.international_passport_share if mix.international_passport_share else 0.0
     )
+    if mix is people:
+        visa_given_passport = visa_given_passport * _visa_factors(scenario)[origin]
     visa = passport & (u[:, 4] < visa_given_passport)
     tourist = u[:, 5] < mix.schengen_visa_tourist_share
     documents = (
@@ -255,7 +269,7 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
         if group.patience_hours is not None and members.any():
             patience[members] = spread_quantile(group.patience_hours, u[members, 8])
     return {
-        "origin": np.minimum(origin, len(weights) - 1).astype(np.int16),
+        "origin": origin.astype(np.int16),
         "size": np.minimum(size, 5).astype(np.int8),
         "group": np.array([GROUPS.index(g.id) for g in people.groups], dtype=np.int8)[group_pick],
         "documents": documents,

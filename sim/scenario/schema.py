@@ -165,6 +165,15 @@ class Origin(_Strict):
     lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
     lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
     population_weight: Float = Field(gt=0, description="Relative share of departures from here.")
+    schengen_visa_factor: Float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Would-be emigrants from here hold Schengen visas this many times as often as the pool's"
+            " people.schengen_visa_share says (capped by their passports); the pool's shares are kept overall"
+            " by scaling the other origins."
+        ),
+    )
 
 
 class Country(_Strict):
