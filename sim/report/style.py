@@ -68,6 +68,7 @@ __all__ = [
     "finish",
     "series_style",
     "other_style",
+    "combined_style",
     "plot_series",
     "format_date_axis",
     "format_count_axis",
@@ -560,6 +561,16 @@ def other_style() -> dict[str, Any]:
         "linestyle": (0, (2, 1)),
         "marker": "None",
         "linewidth": 1.6,
+    }
+
+
+def combined_style() -> dict[str, Any]:
+    """Style of a line summing several places (a reported figure counts them together): black, thin."""
+    return {
+        "color": OKABE_ITO["black"],
+        "linestyle": (0, (4, 1, 1, 1)),
+        "marker": "None",
+        "linewidth": 1.1,
     }
 
 
