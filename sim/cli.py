@@ -193,7 +193,10 @@ def _progress_bar(*, enabled: bool, label: str, unit: str = "day") -> Iterator[C
     help="Show measures matching this glob, e.g. 'entries.*' (repeatable) [default: all that are not zero].",
 )
 @click.option("--independent", is_flag=True, help="Independent seeds for POLICY (no common random numbers).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write compare.csv and compare.json here.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Write compare.csv, compare.json and replicates.parquet (for crossings plot) here.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no table.")
 def compare(
     base: str,
@@ -237,6 +240,40 @@ def compare(
         )
     design = "common random numbers" if comparison.common_random_numbers else "independent seeds"
     click.echo(f"{replicates} replicate(s), {design}" + (f"; wrote {out}" if out is not None else ""))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Folder for the figures [default: FOLDER/figures].",
+)
+@click.option(
+    "--format", "formats", multiple=True, type=click.Choice(["png", "svg", "pdf"]),
+    help="File format, repeatable [default: png and svg].",
+)
+@click.option(
+    "--targets", "targets_file", default=None, metavar="TARGETS.yaml",
+    help="Reported figures drawn over a run's entries [default: the project's calibration/targets.yaml].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+def plot(folder: Path, out: Path | None, formats: tuple[str, ...], targets_file: str | None, quiet: bool) -> None:
+    """Draw every figure of FOLDER: a run, a comparison (compare --out) or a sweep store.
+
+    A run gets its entries (with the reported figures), waits, queues, stocks, asylum,
+    flow diagram and map; a comparison its fan charts and paired differences; a sweep
+    its response curves, tornado and Sobol charts.
+    """
+    from sim.report.plot import plot as draw
+
+    plotted = draw(folder, out=out, formats=formats or ("png", "svg"), targets=targets_file)
+    if quiet:
+        return
+    for note in plotted.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"{plotted.kind} {folder}: wrote {len(plotted.files)} files to {plotted.files[0].parent if plotted.files else out}")
+    for path in plotted.files:
+        click.echo(f"  {path}")
 
 
 @main.command()
