@@ -277,6 +277,58 @@ def plot(folder: Path, out: Path | None, formats: tuple[str, ...], targets_file:
 
 
 @main.command()
+@click.argument("base", metavar="BASE.yaml")
+@click.argument("policies", nargs=-1, metavar="[POLICY.yaml ...]")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The memo's folder.")
+@click.option(
+    "--replicates", "-n", type=click.IntRange(min=1), default=4, show_default=True,
+    help="Runs of each scenario (the same seeds for all).",
+)
+@click.option(
+    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=0.02, show_default=True,
+    help="Fraction of people simulated.",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root of the replicates' seeds [default: BASE's].")
+@click.option("--targets", "targets_file", default=None, metavar="TARGETS.yaml",
+              help="Reported figures [default: the project's calibration/targets.yaml, for runs of its scenario].")
+@click.option("--fitted", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of fit reports [default: the project's calibration/fitted].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+def memo(
+    base: str,
+    policies: tuple[str, ...],
+    out: Path,
+    replicates: int,
+    scale: float,
+    seed: int | None,
+    targets_file: str | None,
+    fitted: Path | None,
+    quiet: bool,
+) -> None:
+    """Write a memo on BASE and each POLICY against it: memo.html (self-contained) and memo.pdf.
+
+    Runs each scenario --replicates times with the same seeds (reusing runs already in
+    OUT when scenario, seed and scale match), then writes the key findings with 95%
+    intervals (findings.csv), the figures, the assumptions and sources, the
+    calibration fit and a reproducibility block.
+    """
+    from sim.report.memo import make_memo
+
+    def progress(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
+    made = make_memo(base, policies, out, replicates=replicates, scale=scale, seed=seed, targets=targets_file,
+                     fitted=fitted, progress=progress)
+    if not quiet:
+        content = made.content
+        click.echo(
+            f"{content.title}: {content.runs_made} runs made, {content.runs_reused} reused, "
+            f"{len(content.figures)} figures; wrote {made.html}, {made.pdf}, {made.findings}"
+        )
+
+
+@main.command()
 @click.argument("sweep_file", metavar="SWEEP.yaml")
 @click.option(
     "--executor", type=click.Choice(["local", "dask"]), default="local", show_default=True, help="Where the runs go."

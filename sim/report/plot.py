@@ -7,9 +7,10 @@ A folder is recognised by what it holds:
 * a **sweep** store (``crossings sweep``): ``sweep.json`` and ``summary.parquet``.
 
 The figures go to ``DIR/figures/`` unless another folder is given, in each of the
-formats asked for (PNG at 200 dpi, SVG, PDF).  For a run, the reported figures of the
-targets file are drawn over the entries (:mod:`sim.report.reported`); by default
-the project's ``calibration/targets.yaml`` when it exists.
+formats asked for (PNG at 200 dpi, SVG, PDF).  For a run, the reported figures of a
+targets file are drawn over the entries (:mod:`sim.report.reported`): a file given
+explicitly, or by default the project's ``calibration/targets.yaml`` over runs of
+the scenario it was written for (:func:`targets_for`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import pyarrow.csv as pcsv
 
 from sim.scenario.errors import UsageError
 
-__all__ = ["Plotted", "plot", "plot_run", "plot_comparison", "plot_sweep", "folder_kind", "default_targets"]
+__all__ = ["Plotted", "plot", "plot_run", "plot_comparison", "plot_sweep", "folder_kind", "default_targets", "targets_for"]
 
 FORMATS = ("png", "svg", "pdf")
 
@@ -64,6 +65,30 @@ def default_targets() -> Path | None:
 
     path = Path(sim.__file__).resolve().parent.parent / "calibration" / "targets.yaml"
     return path if path.is_file() else None
+
+
+def targets_for(scenario_name: str, targets: str | Path | None) -> tuple[list, Path | None, str | None]:
+    """The reported figures to draw over a run of ``scenario_name``, their file, and a note if none.
+
+    Targets given explicitly are always drawn.  The default targets file is drawn
+    only over runs of the scenario it names (``scenario:`` in the file): figures
+    reported in 2022 are the yardstick of that scenario, not of a made-up network
+    that happens to share place names.
+    """
+    from sim.calibrate.targets import load_targets
+    from sim.scenario import load_scenario
+
+    if targets is not None:
+        return list(load_targets(targets).targets), Path(targets), None
+    path = default_targets()
+    if path is None:
+        return [], None, "no targets file: entries drawn without reported figures"
+    loaded = load_targets(path)
+    own = load_scenario(loaded.scenario_path()).scenario.name
+    if own != scenario_name:
+        return [], None, (f"reported figures not drawn: {path.name} is for {own}, not {scenario_name} "
+                          "(give --targets to draw them anyway)")
+    return list(loaded.targets), path, None
 
 
 def plot(
@@ -121,7 +146,6 @@ def plot_run(
     targets: str | Path | None = None,
 ) -> Plotted:
     """Every figure of one run folder (see :func:`plot`)."""
-    from sim.calibrate.targets import load_targets
     from sim.report import style
     from sim.report.figures import write_run_figures
     from sim.report.flows import flow_figure, map_figure, read_flows
@@ -132,12 +156,9 @@ def plot_run(
     scenario = loaded.scenario
     seed, scale, version = int(manifest["seed"]), float(manifest["scale"]), str(manifest["version"])
     notes: list[str] = []
-    targets_path = Path(targets) if targets is not None else default_targets()
-    reported = []
-    if targets_path is not None:
-        reported = load_targets(targets_path).targets
-    else:
-        notes.append("no targets file: entries drawn without reported figures")
+    reported, targets_path, why_not = targets_for(scenario.name, targets)
+    if why_not:
+        notes.append(why_not)
     files = write_run_figures(
         _read_daily(folder / "daily.csv"), out_dir,
         scenario_name=scenario.name, seed=seed, scale=scale, version=version,

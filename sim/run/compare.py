@@ -32,7 +32,7 @@ from sim.run.store import write_file_atomic
 from sim.scenario import LoadedScenario
 from sim.scenario.errors import UsageError
 
-__all__ = ["MeasureDifference", "Comparison", "replicate_seeds", "compare", "difference", "read_replicates", "REPLICATE_COLUMNS"]
+__all__ = ["MeasureDifference", "Comparison", "replicate_seeds", "compare", "difference", "read_replicates", "tagged_daily", "REPLICATE_COLUMNS"]
 
 #: Columns of ``replicates.parquet``: which side and replicate, then the daily table's own columns.
 REPLICATE_COLUMNS = ("scenario", "replicate", "seed", "date", "place", "measure", "value")
@@ -137,7 +137,7 @@ def read_replicates(path: str | Path) -> pa.Table:
     return table
 
 
-def _tagged(daily: pa.Table, scenario: str, replicate: int, seed: int) -> pa.Table:
+def tagged_daily(daily: pa.Table, scenario: str, replicate: int, seed: int) -> pa.Table:
     """A run's daily table with the columns that say which run it is."""
     n = daily.num_rows
     return pa.table(
@@ -198,7 +198,7 @@ def compare(
         ):
             result = run(loaded, seed=run_seed, scale=scale)
             out.append(summary_measures(result.daily, result.people))
-            dailies.append(_tagged(result.daily, side, r, run_seed))
+            dailies.append(tagged_daily(result.daily, side, r, run_seed))
             if progress is not None:
                 progress(len(base_runs) + len(policy_runs), total)
     names = sorted(set().union(*base_runs, *policy_runs))
