@@ -33,7 +33,6 @@ from matplotlib.ticker import FuncFormatter
 from scipy import stats
 
 from sim.report import style
-from sim.report.style import finish, new_figure, series_style
 from sim.run.compare import Comparison
 
 __all__ = ["write_crn_figure", "write_comparison_figures", "replicate_series", "mean_band"]
@@ -66,18 +65,19 @@ def write_crn_figure(
         Output path without suffix.
     """
     rows = len(measures)
-    fig, (ax,) = new_figure(
+    seeds = ", ".join(str(s) for s in paired.seeds[:2]) + ("…" if len(paired.seeds) > 2 else "")
+    fig, (ax,) = style.new_figure(
         "Common random numbers narrow the interval of a policy effect",
         f"{Path(independent.policy).stem} minus {Path(independent.base).stem}: mean difference, 95% interval, "
-        f"{paired.rows[0].replicates} replicates",
-        height_in=1.4 + 0.45 * rows,
+        f"{paired.rows[0].replicates} replicates, paired seeds {seeds}",
+        height_in=round((1.4 + 0.45 * rows) * 20) / 20,
     )
     y = np.arange(rows)[::-1].astype(float)
     for offset, comparison, label, style_index in (
         (0.15, paired, "common random numbers (same seed in both runs)", 0),
         (-0.15, independent, "independent seeds", 1),
     ):
-        style = series_style(style_index)
+        look = style.series_style(style_index)
         diffs = np.array([comparison.row(m).difference for m in measures])
         low = np.array([comparison.row(m).ci_low for m in measures])
         high = np.array([comparison.row(m).ci_high for m in measures])
@@ -85,8 +85,8 @@ def write_crn_figure(
             diffs,
             y + offset,
             xerr=[diffs - low, high - diffs],
-            fmt=style.get("marker", "o"),
-            color=style["color"],
+            fmt=look.get("marker", "o"),
+            color=look["color"],
             capsize=3,
             markersize=4,
             label=label,
@@ -99,7 +99,7 @@ def write_crn_figure(
     ax.set_xlabel(f"Policy minus base (persons over the period, full scale; runs at scale {paired.scale})")
     ax.set_ylabel("Measure")
     source = f"Source: crossings {version} simulation; seeds {paired.seeds[0]}… (paired) and {independent.policy_seeds[0]}… (independent policy runs)"
-    return finish(fig, [ax], source=source, path_stem=Path(path_stem), formats=formats)
+    return style.finish(fig, [ax], source=source, path_stem=Path(path_stem), formats=formats)
 
 
 def replicate_series(
@@ -257,10 +257,10 @@ def _panel_height(panels: int) -> float:
 
 
 def _fan(days, shown, places, base, policy, base_name, policy_name, title, subtitle, ylabel, source, stem, formats):
-    fig, axes = new_figure(title, subtitle, nrows=max(len(shown), 1), height_in=_panel_height(len(shown)))
+    fig, axes = style.new_figure(title, subtitle, nrows=max(len(shown), 1), height_in=_panel_height(len(shown)))
     if not shown:
         style.empty_panel(axes[0], "Nothing to compare: no place has this measure in either scenario.")
-        return finish(fig, axes, source=source, path_stem=stem, formats=formats)
+        return style.finish(fig, axes, source=source, path_stem=stem, formats=formats)
     index = {p: i for i, p in enumerate(places)}
     for ax, place in zip(axes, shown):
         _band(ax, days, base[index[place]], f"baseline: {base_name}", _BASE_STYLE)
@@ -270,15 +270,15 @@ def _fan(days, shown, places, base, policy, base_name, policy_name, title, subti
         style.zero_based_y([ax])
     style.format_date_axis(axes[-1], days[0], days[-1])
     _label_once(fig, axes, ylabel)
-    return finish(fig, axes, source=source, path_stem=stem, formats=formats)
+    return style.finish(fig, axes, source=source, path_stem=stem, formats=formats)
 
 
 def _difference_figure(days, shown, places, paired, subtitle, source, stem, formats):
-    fig, axes = new_figure("Daily entries: the policy's effect", subtitle, nrows=max(len(shown), 1),
+    fig, axes = style.new_figure("Daily entries: the policy's effect", subtitle, nrows=max(len(shown), 1),
                            height_in=_panel_height(len(shown)))
     if not shown:
         style.empty_panel(axes[0], "Nothing to compare: no entries in either scenario.")
-        return finish(fig, axes, source=source, path_stem=stem, formats=formats)
+        return style.finish(fig, axes, source=source, path_stem=stem, formats=formats)
     index = {p: i for i, p in enumerate(places)}
     look = {"color": "#222222", "linestyle": "-", "fill": "#777777", "hatch": None, "band_label": False}
     for ax, place in zip(axes, shown):
@@ -289,7 +289,7 @@ def _difference_figure(days, shown, places, paired, subtitle, source, stem, form
         ax.set_ylabel("Difference (persons per day)")
     style.format_date_axis(axes[-1], days[0], days[-1])
     _label_once(fig, axes, "Difference (persons per day)")
-    return finish(fig, axes, source=source, path_stem=stem, formats=formats)
+    return style.finish(fig, axes, source=source, path_stem=stem, formats=formats)
 
 
 def _label_once(fig, axes: list[Axes], label: str) -> None:

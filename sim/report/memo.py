@@ -40,7 +40,7 @@ from sim.run.store import write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario
 from sim.scenario.errors import UsageError
 
-__all__ = ["Figure", "FitSection", "MemoContent", "Memo", "make_memo", "read_run", "DEFAULT_REPLICATES", "DEFAULT_SCALE"]
+__all__ = ["Figure", "FitSection", "MemoContent", "Memo", "make_memo", "read_run", "run_or_reuse", "RunFiles", "DEFAULT_REPLICATES", "DEFAULT_SCALE"]
 
 #: Replicates and scale when not given: enough for an interval, quick on a laptop.
 DEFAULT_REPLICATES = 4
@@ -118,7 +118,7 @@ def read_run(folder: Path) -> tuple[pa.Table, dict[str, Any]]:
     return daily, manifest
 
 
-def _run_or_reuse(loaded: LoadedScenario, seed: int, scale: float, folder: Path) -> RunFiles:
+def run_or_reuse(loaded: LoadedScenario, seed: int, scale: float, folder: Path) -> RunFiles:
     """The run of ``loaded`` with ``seed`` at ``scale`` in ``folder``: reused if it is there, else made."""
     expected = run_sha256(loaded, seed, scale)
     manifest_path = folder / "manifest.json"
@@ -243,7 +243,7 @@ def make_memo(
         mine = []
         for r, run_seed in enumerate(seeds):
             folder = out / "runs" / item.scenario.name / f"{r}-{run_seed}"
-            done = _run_or_reuse(item, run_seed, scale_used, folder)
+            done = run_or_reuse(item, run_seed, scale_used, folder)
             mine.append(done)
             if progress is not None:
                 progress(f"{item.scenario.name} replicate {r} seed {run_seed}: {'reused' if done.reused else 'ran'} {folder}")
