@@ -196,9 +196,10 @@ def flow_figure(
                     bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.75})
     for country in names["country"].values():
         if country in country_slot and country_slot[country] < style.MAX_SERIES - 1:
+            # A legend entry only (no size, nothing drawn): band colour and hatch -> first country.
             ax.add_patch(Rectangle((0, 0), 0, 0, facecolor=colour(country), edgecolor="white",
                                    hatch=_HATCHES[country_slot[country] % len(_HATCHES)],
-                                   label=f"first country {country}", visible=False))
+                                   label=f"first entered {country}"))
     for c, heading in zip(columns, ("Origin", "Crossing out of home", "First country", "Then entered")):
         ax.text(x[c], 1.035, heading, ha="center", va="bottom", fontsize=7.5, fontweight="bold", color="#222222")
     ax.set_xlim(0.0, 1.0)

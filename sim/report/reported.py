@@ -181,8 +181,10 @@ def draw_marks(ax: Axes, marks: Sequence[Mark], colours: Mapping[str, str] | Non
                     markerfacecolor=fill if mark.fit else "white",
                     label="reported on a day (used in calibration)" if mark.fit
                     else "reported on a day (check, not calibrated on)")
-            ax.annotate(str(number), xy=(day, mark.high), xytext=(0, 2), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=6, color=_MARK_COLOUR, zorder=5)
+            # The number beside the diamond (not above its bar, where another mark's bar may pass).
+            ax.annotate(str(number), xy=(day, centre), xytext=(4.5, 0), textcoords="offset points",
+                        ha="left", va="center", fontsize=6, color=_MARK_COLOUR, zorder=6,
+                        bbox={"boxstyle": "square,pad=0.05", "fc": "white", "ec": "none", "alpha": 0.8})
         else:
             x0 = np.datetime64(mark.first, "D") - np.timedelta64(12, "h")
             x1 = np.datetime64(mark.last, "D") + np.timedelta64(12, "h")

@@ -77,6 +77,13 @@ def measure_unit(measure: str) -> str:
     return "Persons (full scale)"
 
 
+def _thousands(axis: Any) -> None:
+    """Thousands separators on an axis of persons or vehicles ("240,000", not "240000")."""
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda value, _pos=None: f"{value:,.0f}" if abs(value) >= 1000 else f"{value:g}"))
+
+
 def _numeric(points: list[list[Any]], index: int) -> bool:
     return all(isinstance(p[index], (int, float)) and not isinstance(p[index], bool) for p in points)
 
@@ -135,6 +142,7 @@ def response_figure(
                     **marker_only)
         ax.set_title(name, loc="left", fontsize=9)
         ax.set_ylabel(measure_unit(name))
+        _thousands(ax.yaxis)
     axes[-1].set_xlabel(f"{parameters[first]} (as in the scenario)")
     return style.finish(fig, axes, source=_source(plan, version), path_stem=Path(path_stem), formats=formats)
 
@@ -237,6 +245,7 @@ def tornado_figure(
         ax.grid(axis="y", visible=False)
         ax.set_title(name, loc="left", fontsize=9)
         ax.set_xlabel(f"{measure_unit(name)}; dotted line: mean over all points")
+        _thousands(ax.xaxis)
         ax.set_ylabel("Parameter")
     return style.finish(fig, axes, source=_source(plan, version), path_stem=Path(path_stem), formats=formats)
 
