@@ -224,3 +224,13 @@ def test_memo_figures_load_in_headless_chromium(memo_folder) -> None:
         assert complete and width > 0, alt
         assert width == 1300 and height >= 500, alt  # memo width at 200 dpi
     assert fetched == [], "the memo fetched something"
+
+
+def test_memo_mistakes_are_one_line_and_exit_2(memo_folder, cli, tmp_path: Path) -> None:
+    base = str(memo_folder.base)
+    same = cli("memo", base, base, "--out", str(tmp_path / "memo"))
+    assert same.exit_code == 2
+    assert same.stderr.strip() == "crossings: scenarios: expected different names, found report-base, report-base"
+    missing = cli("memo", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "memo"))
+    assert missing.exit_code == 2 and len(missing.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "memo").exists()

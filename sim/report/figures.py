@@ -2,7 +2,7 @@
 
 A run writes ``daily.csv`` with one row per ``(date, place, measure)``; a missing
 row means the measure was undefined that day (no waits, say) and is drawn as a
-gap, never as zero.  :func:`write_run_figures` turns that table into four PNGs:
+gap, never as zero.  :func:`write_run_figures` turns that table into four figures:
 
 ``entries_by_crossing.png``
     Daily entries per crossing.  With more than :data:`~sim.report.style.MAX_SERIES`
@@ -18,6 +18,16 @@ gap, never as zero.  :func:`write_run_figures` turns that table into four PNGs:
 ``queues.png``
     Longest queue of the day (persons) per crossing that had a queue, selected
     the same way as waits.
+
+With ``extra`` (as ``crossings plot`` asks), also:
+
+``stocks.png``
+    Persons in each destination country at the end of each day.
+``asylum.png``
+    Asylum claims and grants per day and the backlog, by country.
+
+Given calibration targets, the entries figures carry the reported figures of the
+places they show (:mod:`sim.report.reported`), with a note naming their sources.
 
 **No waits or queues.**  When no crossing had a wait (or a queue) the figure is
 still written, with a panel saying so, rather than skipped: the set of files a

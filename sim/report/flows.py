@@ -31,6 +31,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, PathPatch, Rectangle
 from matplotlib.path import Path as MplPath
+from matplotlib.ticker import FuncFormatter
 
 from sim.report import style
 from sim.scenario.schema import Scenario
@@ -369,8 +370,8 @@ def _frame(lon: np.ndarray, lat: np.ndarray) -> tuple[tuple[tuple[float, float],
     return ((x0, x1), (y0, y1)), aspect, float(np.clip(panel, 2.5, 5.0))
 
 
-def _degrees(positive: str, negative: str):
-    from matplotlib.ticker import FuncFormatter
+def _degrees(positive: str, negative: str) -> FuncFormatter:
+    """Tick labels in degrees with a hemisphere letter ("60°E", "171°W" past the antimeridian)."""
 
     def label(value: float, _pos: int | None = None) -> str:
         wrapped = ((value + 180.0) % 360.0) - 180.0 if positive == "E" else value
@@ -389,6 +390,7 @@ def _reference_flows(biggest: float) -> list[float]:
 
 def _arrow(ax: Axes, start: tuple[float, float], end: tuple[float, float], width_pt: float, colour: str,
            linestyle: object) -> None:
+    """A slightly curved arrow ``width_pt`` points wide, its head growing with it."""
     ax.add_patch(
         FancyArrowPatch(
             start, end, arrowstyle=f"-|>,head_length={1.5 + width_pt * 0.35:.2f},head_width={1.0 + width_pt * 0.3:.2f}",

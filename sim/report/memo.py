@@ -40,7 +40,7 @@ from sim.run.store import write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario
 from sim.scenario.errors import UsageError
 
-__all__ = ["Figure", "FitSection", "MemoContent", "Memo", "make_memo", "read_run", "run_or_reuse", "RunFiles", "DEFAULT_REPLICATES", "DEFAULT_SCALE"]
+__all__ = ["MemoFigure", "FitSection", "MemoContent", "Memo", "make_memo", "read_run", "run_or_reuse", "RunFiles", "DEFAULT_REPLICATES", "DEFAULT_SCALE"]
 
 #: Replicates and scale when not given: enough for an interval, quick on a laptop.
 DEFAULT_REPLICATES = 4
@@ -48,7 +48,7 @@ DEFAULT_SCALE = 0.02
 
 
 @dataclass(frozen=True)
-class Figure:
+class MemoFigure:
     """A figure of the memo: its file, a caption, and the section it belongs to."""
 
     path: Path
@@ -89,7 +89,7 @@ class MemoContent:
     seeds: list[int]
     scale: float
     table: Findings
-    figures: list[Figure]
+    figures: list[MemoFigure]
     fit: FitSection
     targets: dict[str, Any] | None
     targets_note: str | None
@@ -148,6 +148,14 @@ def _header_comment(path: Path) -> str:
     return "\n".join(body).strip("\n")
 
 
+def _shown_path(path: Path) -> Path:
+    """``path`` relative to the working folder when it lies inside it (as the user would type it)."""
+    try:
+        return Path(path).resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return Path(path)
+
+
 def _fit_section(base: LoadedScenario, fitted: Path | None) -> FitSection:
     """Fit reports in ``fitted/*/`` for the baseline scenario, the scenario as it is first."""
     name = base.scenario.name
@@ -169,7 +177,7 @@ def _fit_section(base: LoadedScenario, fitted: Path | None) -> FitSection:
         })
     found.sort(key=lambda f: (not f["as_is"], str(f["folder"])))
     if not found:
-        return FitSection([], f"No fit report for {name} in {fitted}: this scenario has not been scored against the "
+        return FitSection([], f"No fit report for {name} in {_shown_path(fitted)}: this scenario has not been scored against the "
                               "reported figures (crossings fit-report writes one).")
     return FitSection(found, "")
 
@@ -182,7 +190,7 @@ def _targets_summary(path: Path | None) -> dict[str, Any] | None:
 
     targets = load_targets(path).targets
     return {
-        "path": path,
+        "path": _shown_path(path),
         "count": len(targets),
         "fit": sum(t.use == "fit" for t in targets),
         "sources": list(dict.fromkeys(short_source(t.source) for t in targets)),
@@ -236,7 +244,8 @@ def make_memo(
     root = loaded[0].scenario.seed if seed is None else int(seed)
     seeds = replicate_seeds(root, replicates)
     reported, targets_path, targets_note = targets_for(names[0], targets)
-    fitted_dir = Path(fitted) if fitted is not None else (default_targets().parent / "fitted" if default_targets() else None)
+    project_targets = default_targets()
+    fitted_dir = Path(fitted) if fitted is not None else (project_targets.parent / "fitted" if project_targets else None)
 
     runs: list[list[RunFiles]] = []
     for item in loaded:
@@ -260,23 +269,27 @@ def make_memo(
     figures = _figures(loaded, runs, measures, seeds, scale_used, out, figures_dir, reported, targets_path)
     fit = _fit_section(loaded[0], fitted_dir)
     if fit.found and fit.found[0]["figure"] is not None:
-        copied = figures_dir / f"fit_report-{fit.found[0]['folder'].name}.png"
-        shutil.copyfile(fit.found[0]["figure"], copied)
-        figures.append(Figure(copied, f"Calibration fit of {names[0]} ({fit.found[0]['folder'].name}): each reported "
-                              "figure beside the simulated median and 90% band, as a ratio to the reported value.",
-                              "fit"))
+        shown = fit.found[0]
+        copied = figures_dir / f"fit_report-{shown['folder'].name}.png"
+        shutil.copyfile(shown["figure"], copied)
+        values = "as it is" if shown["as_is"] else "with calibrated values"
+        figures.append(MemoFigure(copied, f"Calibration fit of {names[0]} {values} ({shown['folder'].name}): each "
+                                  "reported figure beside the simulated median and 90% band, as a ratio to the "
+                                  "reported value.", "fit"))
 
     command = ["crossings", "memo", *(str(p) for p in paths), "--out", str(out), "-n", str(replicates),
-               "--seed", str(root)]
-    if scale is not None:
-        command += ["--scale", f"{scale_used:g}"]
+               "--seed", str(root), "--scale", f"{scale_used:g}"]
+    if targets is not None:
+        command += ["--targets", str(targets)]
+    if fitted is not None:
+        command += ["--fitted", str(fitted)]
     reproducibility = [
         ("Command", shlex.join(command)),
         ("crossings version", package_version()),
         ("Replicates", f"{replicates}, scale {scale_used:g} (outputs scaled back to full scale)"),
         ("Seeds (replicate 0, 1, …; the same for every scenario)", ", ".join(str(s) for s in seeds)),
         *((f"Scenario {item.scenario.name}", f"{item.source}, sha256 {item.sha256}") for item in loaded),
-        ("Reported figures", f"{targets_path}" if targets_path else (targets_note or "none")),
+        ("Reported figures", str(_shown_path(targets_path)) if targets_path else (targets_note or "none")),
         ("Python", f"{platform.python_version()} on {platform.system()} {platform.machine()}"),
     ]
     title = (
@@ -318,7 +331,7 @@ def _figures(
     figures_dir: Path,
     reported: list,
     targets_path: Path | None,
-) -> list[Figure]:
+) -> list[MemoFigure]:
     """The baseline's run figures and each policy's comparison figures."""
     from sim.report import style
     from sim.report.comparison import write_comparison_figures
@@ -337,11 +350,11 @@ def _figures(
     by_stem = {p.stem: p for p in written}
     run_note = f"{base.name}, one run (replicate 0, seed {first.seed})"
     figures = [
-        Figure(by_stem["entries_by_country"], f"Daily entries by destination country, {run_note}"
+        MemoFigure(by_stem["entries_by_country"], f"Daily entries by destination country, {run_note}"
                + ("; diamonds and boxes: reported figures with their sources." if reported else "."), "baseline"),
-        Figure(by_stem["entries_by_crossing"], f"Daily entries by crossing, {run_note}.", "baseline"),
-        Figure(by_stem["waits"], f"Mean and 90th-percentile waits by crossing, {run_note}.", "baseline"),
-        Figure(by_stem["queues"], f"Longest queue of the day by crossing, {run_note}.", "baseline"),
+        MemoFigure(by_stem["entries_by_crossing"], f"Daily entries by crossing, {run_note}.", "baseline"),
+        MemoFigure(by_stem["waits"], f"Mean and 90th-percentile waits by crossing, {run_note}.", "baseline"),
+        MemoFigure(by_stem["queues"], f"Longest queue of the day by crossing, {run_note}.", "baseline"),
     ]
     flows_table = pcsv.read_csv(
         first.folder / "flows.csv",
@@ -355,13 +368,13 @@ def _figures(
     flow_png = flow_figure(flows, figures_dir / "flows", subtitle=subtitle, source=source)[0]
     map_png = map_figure(flows, base, figures_dir / "map", subtitle=subtitle, source=source)[0]
     figures += [
-        Figure(flow_png, f"Where people went: origin, crossing, first country and the country entered next, {run_note}.",
+        MemoFigure(flow_png, f"Where people went: origin, crossing, first country and the country entered next, {run_note}.",
                "baseline"),
-        Figure(map_png, f"The main routes out and on, at the crossings' coordinates, {run_note}.", "baseline"),
-        Figure(by_stem["stocks"], f"People in each destination country, {run_note}.", "baseline"),
+        MemoFigure(map_png, f"The main routes out and on, at the crossings' coordinates, {run_note}.", "baseline"),
+        MemoFigure(by_stem["stocks"], f"People in each destination country, {run_note}.", "baseline"),
     ]
     if any(m.startswith("asylum_claims.") and v > 0 for m, v in measures[0][0].items()):
-        figures.append(Figure(by_stem["asylum"], f"Asylum claims, grants and backlog, {run_note}.", "baseline"))
+        figures.append(MemoFigure(by_stem["asylum"], f"Asylum claims, grants and backlog, {run_note}.", "baseline"))
     else:
         by_stem["asylum"].unlink(missing_ok=True)
 
@@ -390,11 +403,11 @@ def _figures(
             comparison.replicate_daily, comparison.to_json(), policy_dir, version=version)}
         replicates = len(seeds)
         figures += [
-            Figure(made["fan_entries"], f"{name} against {base.name}: daily entries, mean of {replicates} replicates "
+            MemoFigure(made["fan_entries"], f"{name} against {base.name}: daily entries, mean of {replicates} replicates "
                    "with its 95% interval, in the countries the policy changes most.", name),
-            Figure(made["difference_entries"], f"{name} minus {base.name}: the paired daily difference in entries "
+            MemoFigure(made["difference_entries"], f"{name} minus {base.name}: the paired daily difference in entries "
                    "(same seeds), mean and 95% interval.", name),
-            Figure(made["fan_waits"], f"{name} against {base.name}: 90th-percentile waits where the peak changes most.",
+            MemoFigure(made["fan_waits"], f"{name} against {base.name}: 90th-percentile waits where the peak changes most.",
                    name),
         ]
     return figures

@@ -17,9 +17,9 @@ import math
 from pathlib import Path
 
 from sim.report.findings import Cell, Row, format_value
-from sim.report.memo import Figure, MemoContent
+from sim.report.memo import MemoFigure, MemoContent
 
-__all__ = ["memo_html", "cell_text", "policy_text"]
+__all__ = ["memo_html", "cell_text", "policy_text", "plain_number"]
 
 _CSS = """
 body { font-family: "DejaVu Sans", "Helvetica Neue", Arial, sans-serif; color: #222; max-width: 7.2in;
@@ -97,11 +97,11 @@ def _row(row: Row, names: tuple[str, ...]) -> str:
     )
 
 
-def _image(figure: Figure, number: int) -> str:
+def _image(figure: MemoFigure, number: int) -> str:
     data = base64.b64encode(Path(figure.path).read_bytes()).decode("ascii")
     return (
         f'<figure id="figure-{number}"><img src="data:image/png;base64,{data}" alt="{_e(figure.caption)}">'
-        f"<figcaption><b>Figure {number}.</b> {_e(figure.caption)}</figcaption></figure>"
+        f"<figcaption><b>MemoFigure {number}.</b> {_e(figure.caption)}</figcaption></figure>"
     )
 
 
@@ -173,27 +173,36 @@ def _assumptions(content: MemoContent) -> str:
     return "".join(parts)
 
 
+def plain_number(value: object) -> str:
+    """A fit-report number as a reader wants it: whole persons with separators, small values to 3 digits."""
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
+    return "" if value is None else str(value)
+
+
 def _fit(content: MemoContent, figure_html: str) -> str:
     if not content.fit.found:
         return f"<p>{_e(content.fit.message)}</p>"
     parts = []
     for report in content.fit.found:
         overall = report["overall"]
-        what = "the scenario as it is" if report["as_is"] else "with calibrated values: " + " ".join(report["overrides"])
+        what = "the scenario as it is" if report["as_is"] else "with calibrated values (not those of this memo)"
         scores = "; ".join(
             f"{use} targets ({overall[use]['targets']}): mean relative difference "
             f"{overall[use]['mean_relative_difference']:.2f}, covered {overall[use]['coverage']:.0%}"
             for use in ("fit", "check", "all") if use in overall
         )
+        overrides = "" if report["as_is"] else f"<p class=note>Values: <code>{_e(' '.join(report['overrides']))}</code></p>"
         parts.append(
             f"<h3>{_e(report['folder'].name)}: {_e(what)}</h3><p class=note>{report['replicates']} runs at scale "
             f"{report['scale']}, seeds from {report['seed']}, crossings {_e(report['version'])}. {_e(scores)}.</p>"
+            + overrides
         )
         if report["as_is"] and report["rows"]:
             rows = "".join(
                 f"<tr><td>{_e(r['id'])}</td><td>{_e(r['use'])}</td><td>{_e(r['reported'])}</td>"
-                f"<td class=num>{_e(r['simulated_median'])}</td><td class=num>{_e(r['simulated_p5'])} to "
-                f"{_e(r['simulated_p95'])}</td><td>{_e(r['covered'])}</td></tr>"
+                f"<td class=num>{_e(plain_number(r['simulated_median']))}</td><td class=num>{_e(plain_number(r['simulated_p5']))} to "
+                f"{_e(plain_number(r['simulated_p95']))}</td><td>{_e(r['covered'])}</td></tr>"
                 for r in report["rows"]
             )
             parts.append(

@@ -29,7 +29,7 @@ from reportlab.platypus import (
 )
 
 from sim.report.memo import MemoContent
-from sim.report.memo_html import cell_text, policy_text
+from sim.report.memo_html import cell_text, plain_number, policy_text
 from sim.report.style import MEMO_WIDTH_IN
 
 __all__ = ["write_memo_pdf"]
@@ -154,6 +154,20 @@ def write_memo_pdf(content: MemoContent, path: Path) -> Path:
         )
         story.append(_p(f"{report['folder'].name} ({what}): {report['replicates']} runs at scale {report['scale']}. "
                         f"{scores}.", st["body"]))
+        if report["as_is"] and report["rows"]:
+            header = ["Target", "Use", "Reported", "Simulated median", "5–95%", "Covered"]
+            rows = [[_p(h, st["cell"]) for h in header]] + [
+                [_p(str(r["id"]), st["cell"]), _p(str(r["use"]), st["cell"]), _p(str(r["reported"]), st["cell"]),
+                 _p(plain_number(r["simulated_median"]), st["num"]),
+                 _p(f"{plain_number(r['simulated_p5'])} to {plain_number(r['simulated_p95'])}", st["num"]),
+                 _p(str(r["covered"]), st["cell"])]
+                for r in report["rows"]
+            ]
+            widths = [1.6, 0.5, 1.2, 1.1, 1.4, 0.7]
+            table = Table(rows, colWidths=[w * inch for w in widths], repeatRows=1)
+            table.setStyle(TableStyle([("LINEBELOW", (0, 0), (-1, 0), 1, colors.HexColor("#888888")),
+                                       ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.HexColor("#DDDDDD"))]))
+            story.append(table)
     for figure in (f for f in content.figures if f.section == "fit"):
         story.append(_figure(figure.path, figure.caption, numbers[id(figure)], st))
 

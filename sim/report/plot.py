@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.csv as pcsv
 
 from sim.scenario.errors import UsageError
@@ -126,12 +127,12 @@ def plot(
     return plot_sweep(folder, out_dir, formats=formats)
 
 
-def _read_daily(path: Path):
+def _read_daily(path: Path) -> pa.Table:
     options = pcsv.ConvertOptions(column_types={"date": "string", "place": "string", "measure": "string", "value": "float64"})
     return pcsv.read_csv(path, convert_options=options)
 
 
-def _read_flows(path: Path):
+def _read_flows(path: Path) -> pa.Table:
     names = ("origin", "crossing", "country", "onward_crossing", "onward_country")
     types = {name: "string" for name in names} | {"persons": "float64"}
     options = pcsv.ConvertOptions(column_types=types, strings_can_be_null=False)
