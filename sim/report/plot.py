@@ -193,7 +193,11 @@ def plot_comparison(folder: Path, out_dir: Path, *, formats: Sequence[str] = ("p
 
 
 def plot_sweep(folder: Path, out_dir: Path, *, formats: Sequence[str] = ("png",)) -> Plotted:
-    """Response curves, tornado and Sobol charts of a sweep store (see :func:`plot`)."""
+    """Response curves, tornado and Sobol charts of a sweep store (see :func:`plot`).
+
+    The per-point means come from :func:`sim.run.sweep_summary.summarise`, which also
+    (re)writes the store's ``points.csv`` and ``sobol.csv``, exactly as ``crossings summarise`` does.
+    """
     from sim.report.sweeps import response_figure, sobol_figure, tornado_figure
     from sim.run.api import package_version
     from sim.run.sweep_store import read_plan
