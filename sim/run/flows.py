@@ -11,7 +11,10 @@ Only entries within the period count, exactly as the ``entries`` rows of
 ``daily.csv`` do, so the persons of ``flows.csv`` summed by ``crossing`` equal the
 daily entries at each home-side crossing summed over the period, and summed by
 ``onward_crossing`` they equal each onward crossing's entries that were a party's
-second entry.  Persons are scaled back to full scale (divided by ``scale``).
+second entry.  After a warm-up (``period.warmup_days``) only paths whose first entry
+falls in the reported period count; an onward entry in the period of a path begun in
+the warm-up is in ``daily.csv`` but not here.  Persons are scaled back to full scale
+(divided by ``scale``).
 """
 
 from __future__ import annotations
@@ -69,6 +72,11 @@ def flow_table(ledger: Ledger) -> pa.Table:
     second = rows[second_of_party]
     position = np.searchsorted(first_party, party[second_of_party])
     onward_alt[position] = legs["alt"][second]
+
+    # Paths begun during a warm-up are not reported, as their days are not (their onward
+    # entries within the period still count in daily.csv, so totals differ by those).
+    reported = legs["leave"][first] >= ledger.warmup_days * 24.0
+    first, first_party, onward_alt = first[reported], first_party[reported], onward_alt[reported]
 
     first_alt = legs["alt"][first].astype(np.int64)
     key_origin = parties.origin[first_party].astype(np.int64)
