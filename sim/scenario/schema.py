@@ -58,6 +58,10 @@ __all__ = [
     "AnnouncementPolicy",
     "Policy",
     "Scenario",
+    "MAX_PERIOD_DAYS",
+    "MAX_SIMULATED_PERSONS",
+    "simulated_persons",
+    "too_many_persons",
     "reference_problems",
 ]
 
@@ -433,7 +437,9 @@ class EntryPolicy(_PolicyBase):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
     accepts: list[Document] = Field(description="Documents accepted while in force.")
     visa_free_days: Int | None = Field(None, ge=0, description="Visa-free stay while in force, days.")
-    who: Who = Field(default_factory=Who, description="Whom the rule concerns (by group); everyone if absent.")
+    who: Who = Field(
+        default_factory=Who, description="Whom the rule concerns, by group only (its accepts selects by document); everyone if absent."
+    )
 
 
 class ExitScreeningPolicy(_PolicyBase):
@@ -540,6 +546,42 @@ class Scenario(_Strict):
 
 ProblemList = list[tuple[tuple[str | int, ...], str]]
 
+MAX_PERIOD_DAYS = 731
+"""Longest period a scenario may simulate, days (two years).  The engine's rule tables
+hold every (decision day, day) pair, so memory grows with the square of the period."""
+MAX_SIMULATED_PERSONS = 10_000_000
+"""Most persons a run may simulate (about 3 GB of memory; the default scenario at full
+scale simulates 1.1 million).  Larger cases run at a smaller ``scale``."""
+
+
+def simulated_persons(scenario: Scenario, scale: float) -> float:
+    """Persons a run of ``scenario`` at ``scale`` generates: its pool and baseline travellers.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    scale
+        Fraction of people simulated.
+
+    Returns
+    -------
+    float
+        ``scale × (pool_persons + baseline_per_day × days)``: what the run holds in
+        memory (the pool is drawn in full, whoever of it leaves).
+    """
+    days = (scenario.period.end - scenario.period.start).days + 1
+    departures = scenario.departures
+    return scale * (departures.pool_persons + departures.baseline_per_day * days)
+
+
+def too_many_persons(persons: float) -> str:
+    """The message for a run that would simulate more than :data:`MAX_SIMULATED_PERSONS`."""
+    return (
+        f"expected at most {MAX_SIMULATED_PERSONS:,} simulated persons "
+        f"(scale × (pool_persons + baseline_per_day × days)), found {persons:,.0f}"
+    )
+
 
 def reference_problems(scenario: Scenario) -> ProblemList:
     """Cross-field problems of a scenario that is valid field by field.
@@ -552,6 +594,11 @@ def reference_problems(scenario: Scenario) -> ProblemList:
     """
 
     problems: ProblemList = []
+    days = (scenario.period.end - scenario.period.start).days + 1
+    if days > MAX_PERIOD_DAYS:
+        problems.append((("period", "end"), f"expected a period of at most {MAX_PERIOD_DAYS} days, found {days}"))
+    elif (persons := simulated_persons(scenario, scenario.scale)) > MAX_SIMULATED_PERSONS:
+        problems.append((("departures",), too_many_persons(persons)))
     if 1440 % scenario.tick_minutes != 0:
         problems.append((("tick_minutes",), f"expected a divisor of 1440, found {scenario.tick_minutes}"))
     _unique(problems, "origins", [o.id for o in scenario.origins])
@@ -630,6 +677,15 @@ def reference_problems(scenario: Scenario) -> ProblemList:
                 )
             if isinstance(policy, CapacityPolicy) and mode in crossing.modes:
                 problems.extend(_capacity_problems(where, policy))
+        if isinstance(policy, EntryPolicy) and policy.who.documents is not None:
+            # The entry tables are per group: a documents selector would be silently ignored.
+            problems.append(
+                (
+                    (*where, "who", "documents"),
+                    "expected only groups in who of an entry rule (its accepts says which documents admit), "
+                    "found documents",
+                )
+            )
         country = getattr(policy, "country", None)
         if country is not None and country not in isos:
             problems.append(((*where, "country"), _unknown("country", country, isos)))
