@@ -50,9 +50,18 @@ def _text(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(text, encoding="utf-8")
 
 
-#: Cases written at test time: a 100 MiB file, and three ways of nesting 10,000 deep.
+def _chain(path: Path) -> None:
+    """A chain of 20 files, each extending the next (the limit is 16)."""
+    links = [path] + [path.parent / "parents" / f"chain-{i}.yaml" for i in range(1, 20)]
+    for i, link in enumerate(links[:-1]):
+        link.write_text(f"extends: {'parents/' if i == 0 else ''}chain-{i + 1}.yaml\n", encoding="utf-8")
+    links[-1].write_text("extends: minimal.yaml\n", encoding="utf-8")
+
+
+#: Cases written at test time: a 100 MiB file, three ways of nesting 10,000 deep, a long chain of files.
 GENERATED: dict[str, Callable[[Path], None]] = {
     "huge-file": _huge,
+    "extends-chain-too-long": _chain,
     "deep-flow-lists": _text("name: " + "[" * 10_000 + "]" * 10_000 + "\n"),
     "deep-flow-mappings": _text("name: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n"),
     "deep-block-lists": _text("- " * 10_000 + "x\n"),
