@@ -148,6 +148,10 @@ def test_a_calibration_killed_mid_generation_resumes_to_the_uninterrupted_result
 # --------------------------------------------------------------------------- a dead dask worker
 
 
+def _executing(dask_worker) -> int:  # noqa: ANN001 - run by dask on each worker
+    return len(dask_worker.state.executing)
+
+
 def test_a_dask_worker_killed_mid_sweep_is_retried_and_no_run_is_lost_or_doubled(tmp_path: Path) -> None:
     from dask.distributed import Client, LocalCluster
 
@@ -172,14 +176,16 @@ def test_a_dask_worker_killed_mid_sweep_is_retried_and_no_run_is_lost_or_doubled
         while not busy:
             assert thread.is_alive(), outcome
             assert time.monotonic() < deadline, "no worker got a task"
-            busy = [worker for worker, keys in client.processing().items() if keys]
+            executing = client.run(_executing)
+            busy = [worker for worker, count in executing.items() if count]
             time.sleep(0.01)
-        os.kill(pids[busy[0]], signal.SIGKILL)  # mid-run: its task is lost with it
+        os.kill(pids[busy[0]], signal.SIGKILL)  # mid-run: the run it was executing is lost with it
         thread.join(timeout=300)
         assert not thread.is_alive(), "the sweep did not finish after a worker died"
         assert "error" not in outcome, outcome.get("error")
         # A clean sweep on the same (warm) cluster; local and dask summaries agree byte for byte (test_sweep).
         clean = run_sweep(sweep, tmp_path / "clean", executor="dask", scheduler=address)
+        assert pids[busy[0]] not in client.run(os.getpid).values()  # the nanny started a new worker
 
     result = outcome["sweep"]
     assert (result.runs, result.failed) == (6, 0)
