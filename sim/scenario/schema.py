@@ -111,16 +111,29 @@ Float = Annotated[float, Strict(), AllowInfNan(False)]
 """A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 
 
+# Bounds no real value comes near, so that a valid file cannot overflow the engine's
+# clock (hours as int64 days) or its memory (a lane bank per lane).
+MAX_LANES = 1_000
+"""Most lanes of one mode at one crossing."""
+MAX_SERVICE_MINUTES = 100_000.0
+"""Longest mean service time, minutes (about 70 days)."""
+MAX_TRAVEL_HOURS = 10_000.0
+"""Longest travel time given for an origin, hours (about 14 months)."""
+MAX_CV = 100.0
+"""Largest coefficient of variation of a random duration (beyond it the lognormal overflows)."""
+
+
 class ServiceTime(_Strict):
     """Time one lane spends on one unit (a car, or one person on foot or in a bus)."""
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = Field(
         "lognormal", description="Shape of the service-time distribution."
     )
-    mean_minutes: Float = Field(gt=0, description="Mean service time, minutes.")
+    mean_minutes: Float = Field(gt=0, le=MAX_SERVICE_MINUTES, description="Mean service time, minutes.")
     cv: Float = Field(
         0.5,
         ge=0,
+        le=MAX_CV,
         description="Coefficient of variation (sd / mean); ignored for exponential (1) and fixed (0).",
     )
 
@@ -132,7 +145,9 @@ class Spread(_Strict):
         "lognormal", description="Shape of the distribution."
     )
     mean: Float = Field(gt=0, description="Mean, in the unit the field's name gives.")
-    cv: Float = Field(0.5, ge=0, description="Coefficient of variation; ignored for exponential (1) and fixed (0).")
+    cv: Float = Field(
+        0.5, ge=0, le=MAX_CV, description="Coefficient of variation; ignored for exponential (1) and fixed (0)."
+    )
 
 
 class Period(_Strict):
@@ -200,7 +215,9 @@ class Country(_Strict):
 class ModeSpec(_Strict):
     """Lanes of one mode at one crossing, and how long each unit takes."""
 
-    lanes: Int = Field(ge=1, description="Parallel lanes (booths) serving this mode, outbound to the destination.")
+    lanes: Int = Field(
+        ge=1, le=MAX_LANES, description="Parallel lanes (booths) serving this mode, outbound to the destination."
+    )
     service: ServiceTime = Field(description="Service time per unit: a car for car, a person for foot, bus and boat.")
 
 
@@ -279,9 +296,9 @@ class Crossing(_Strict):
 class Travel(_Strict):
     """How travel times are computed where they are not given."""
 
-    speed_kmh: Float = Field(60.0, gt=0, description="Door-to-border speed, km/h.")
+    speed_kmh: Float = Field(60.0, ge=1, description="Door-to-border speed, km/h.")
     detour_factor: Float = Field(
-        1.3, ge=1, description="Road distance / great-circle distance."
+        1.3, ge=1, le=10, description="Road distance / great-circle distance."
     )
 
 
@@ -460,8 +477,10 @@ class CapacityPolicy(_PolicyBase):
     kind: Literal["capacity"]
     crossing: str = Field(description="Id of the crossing.")
     mode: Mode = Field(description="The mode whose capacity changes.")
-    lanes: Int | None = Field(None, ge=1, description="Lanes while in force.")
-    service_mean_minutes: Float | None = Field(None, gt=0, description="Mean service time while in force, minutes.")
+    lanes: Int | None = Field(None, ge=1, le=MAX_LANES, description="Lanes while in force.")
+    service_mean_minutes: Float | None = Field(
+        None, gt=0, le=MAX_SERVICE_MINUTES, description="Mean service time while in force, minutes."
+    )
     seats_per_day: Float | None = Field(None, gt=0, description="Air: seats a day while in force.")
 
 
@@ -634,6 +653,10 @@ def reference_problems(scenario: Scenario) -> ProblemList:
             elif hours <= 0:
                 problems.append(
                     (("crossings", i, "travel_hours", origin_id), f"expected hours > 0, found {hours}")
+                )
+            elif hours > MAX_TRAVEL_HOURS:
+                problems.append(
+                    (("crossings", i, "travel_hours", origin_id), f"expected hours <= {MAX_TRAVEL_HOURS:g}, found {hours:g}")
                 )
     _unique(problems, "departures.shocks", [s.id for s in scenario.departures.shocks])
     for i, shock in enumerate(scenario.departures.shocks):
