@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pytest
+from helpers import minimal_scenario_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from model_scenarios import country, crossing, day, lanes, policy_world
@@ -36,6 +38,8 @@ import sim
 from sim.model.ledger import STATES, Decision, MoveKind, Status
 from sim.model.policies import DocumentFlag
 from sim.model.queueing import SERVED
+from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.errors import UsageError
 
 settings.register_profile(
     "ci", max_examples=30, deadline=None, derandomize=True, database=None,
@@ -307,9 +311,9 @@ def check_accounting(result: sim.Result) -> None:
     # Each country's final stock is the persons the ledger leaves there.
     stock = {p: v for d, p, m, v in zip(daily["date"], daily["place"], daily["measure"], daily["value"])
              if m == "stock" and d == max(daily["date"])}
-    for index, country in enumerate(result.scenario.countries):
+    for index, destination in enumerate(result.scenario.countries):
         there = int(size[abroad & (ledger.country == index)].sum())
-        assert abs(stock[country.iso] * result.scale - there) < 1e-6 * max(1, there) + 1e-9, country.iso
+        assert abs(stock[destination.iso] * result.scale - there) < 1e-6 * max(1, there) + 1e-9, destination.iso
 
 
 def check_no_negative(result: sim.Result) -> None:
@@ -427,4 +431,97 @@ def test_regression_a_stay_ending_at_the_last_instant_counts_as_an_exit() -> Non
     )
     result = sim.run(data)
     assert (result.ledger.moves["time"] == result.ledger.horizon_hours).sum() > 0
+    check_accounting(result)
+
+
+# --------------------------------------------------------------------------- extreme numbers
+
+# The small scenario with one of each kind of thing a number can belong to.
+_EXTREME_BASE = """\
+  - id: asylum-ge
+    kind: asylum
+    from: 2022-09-20
+    country: GE
+    claim_share: 0.5
+    at_border: true
+    decisions_per_day: 100
+    grant_share: 0.5
+    processing_days: 2
+  - id: more-lanes
+    kind: capacity
+    from: 2022-09-20
+    crossing: vaalimaa
+    mode: car
+    lanes: 2
+  - id: limit-kz
+    kind: stay_limit
+    from: 2022-09-20
+    country: KZ
+    days: 5
+  - id: announced
+    kind: announcement
+    from: 2022-09-18
+    of: finland-closes-to-tourists
+    departure_multiplier: 2
+"""
+_AIR = "crossings:\n  - id: air\n    name: Air\n    to: FI\n    lat: 55\n    lon: 37\n    modes:\n      air: {seats_per_day: 100, flight_hours: 3}\n"
+
+#: Numeric paths of that scenario, and whether each takes a whole number.
+_NUMBERS = {
+    "countries.KZ.visa_free_days": int, "countries.KZ.appeal": float, "countries.KZ.dwell_days.mean": float,
+    "countries.KZ.dwell_days.cv": float, "crossings.upper-lars.modes.car.lanes": int,
+    "crossings.upper-lars.modes.car.service.mean_minutes": float, "crossings.upper-lars.modes.car.service.cv": float,
+    "crossings.upper-lars.travel_hours.vladikavkaz": float, "crossings.air.modes.air.seats_per_day": float,
+    "crossings.air.modes.air.flight_hours": float, "departures.pool_hazard_per_day": float,
+    "departures.shocks.mobilization.peak_per_day": float, "departures.shocks.mobilization.half_life_days": float,
+    "departures.shocks.mobilization.rise_hours": float, "departures.baseline_trip_days.mean": float,
+    "people.groups.draft_age_men.patience_hours.mean": float, "choice.information_lag_hours": float,
+    "choice.report_interval_hours": float, "choice.wait_hour_utility": float, "choice.travel_hour_utility": float,
+    "travel.speed_kmh": float, "travel.detour_factor": float, "policies.asylum-ge.decisions_per_day": float,
+    "policies.asylum-ge.processing_days": float, "policies.more-lanes.lanes": int, "policies.limit-kz.days": int,
+    "policies.limit-kz.window_days": int, "policies.announced.departure_multiplier": float,
+}
+
+
+@st.composite
+def _extreme(draw: st.DrawFn) -> str:
+    path = draw(st.sampled_from(sorted(_NUMBERS)))
+    if _NUMBERS[path] is int:
+        value = draw(st.one_of(st.integers(-5, 5), st.integers(-(2**70), 2**70)))
+    else:
+        value = draw(st.floats(allow_nan=False, allow_infinity=False))
+    return f"{path}={value!r}"
+
+
+def _extreme_scenario() -> str:
+    text = minimal_scenario_yaml().replace("crossings:\n", _AIR, 1) + _EXTREME_BASE
+    for old, new in (
+        ("0.05, 0.05, 0]\n", "0.05, 0.05, 0]\n      patience_hours: {mean: 24}\n"),
+        ("  baseline_per_day: 20000\n", "  baseline_per_day: 20000\n  baseline_trip_days: {mean: 5}\n"),
+        ("    visa_free_days: 90\n", "    visa_free_days: 90\n    dwell_days: {mean: 3}\n"),
+    ):
+        assert text.count(old) == 1, old
+        text = text.replace(old, new)
+    return text
+
+
+@settings(PROFILE, max_examples=20)
+@given(override=_extreme())
+def test_any_number_validation_accepts_runs(override: str, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """A value is refused with a message, or the run works: never a crash, nor a machine brought down.
+
+    Extreme values once overflowed the clock (a travel time of 1e300 hours: an IndexError) or
+    memory (1e18 lanes: the process killed).
+    """
+    path = tmp_path_factory.mktemp("extreme") / "s.yaml"
+    path.write_text(_extreme_scenario(), encoding="utf-8")
+    try:
+        loaded = load_scenario(path, [override])
+    except ScenarioError as error:
+        assert len(error.problems) == 1 and error.problems[0].path, error.problems
+        return
+    try:
+        result = sim.run(loaded, scale=0.001)
+    except UsageError:  # more persons than a run may hold
+        return
     check_accounting(result)
