@@ -212,7 +212,10 @@ def _progress_bar(*, enabled: bool, label: str, unit: str = "day") -> Iterator[C
     help="Show measures matching this glob, e.g. 'entries.*' (repeatable) [default: all that are not zero].",
 )
 @click.option("--independent", is_flag=True, help="Independent seeds for POLICY (no common random numbers).")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=None, help="Write compare.csv and compare.json here.")
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Write compare.csv, compare.json and replicates.parquet (for crossings plot) here.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, no table.")
 def compare(
     base: str,
@@ -256,6 +259,92 @@ def compare(
         )
     design = "common random numbers" if comparison.common_random_numbers else "independent seeds"
     click.echo(f"{replicates} replicate(s), {design}" + (f"; wrote {out}" if out is not None else ""))
+
+
+@main.command()
+@click.argument("folder", type=click.Path(path_type=Path, file_okay=False))
+@click.option(
+    "--out", type=click.Path(path_type=Path, file_okay=False), default=None,
+    help="Folder for the figures [default: FOLDER/figures].",
+)
+@click.option(
+    "--format", "formats", multiple=True, type=click.Choice(["png", "svg", "pdf"]),
+    help="File format, repeatable [default: png and svg].",
+)
+@click.option(
+    "--targets", "targets_file", default=None, metavar="TARGETS.yaml",
+    help="Reported figures drawn over a run's entries [default: the project's calibration/targets.yaml].",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+def plot(folder: Path, out: Path | None, formats: tuple[str, ...], targets_file: str | None, quiet: bool) -> None:
+    """Draw every figure of FOLDER: a run, a comparison (compare --out) or a sweep store.
+
+    A run gets its entries (with the reported figures), waits, queues, stocks, asylum,
+    flow diagram and map; a comparison its fan charts and paired differences; a sweep
+    its response curves, tornado and Sobol charts.
+    """
+    from sim.report.plot import plot as draw
+
+    plotted = draw(folder, out=out, formats=formats or ("png", "svg"), targets=targets_file)
+    if quiet:
+        return
+    for note in plotted.notes:
+        click.echo(f"note: {note}")
+    click.echo(f"{plotted.kind} {folder}: wrote {len(plotted.files)} files to {plotted.files[0].parent if plotted.files else out}")
+    for path in plotted.files:
+        click.echo(f"  {path}")
+
+
+@main.command()
+@click.argument("base", metavar="BASE.yaml")
+@click.argument("policies", nargs=-1, metavar="[POLICY.yaml ...]")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), required=True, help="The memo's folder.")
+@click.option(
+    "--replicates", "-n", type=click.IntRange(min=1), default=4, show_default=True,
+    help="Runs of each scenario (the same seeds for all).",
+)
+@click.option(
+    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=0.02, show_default=True,
+    help="Fraction of people simulated.",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root of the replicates' seeds [default: BASE's].")
+@click.option("--targets", "targets_file", default=None, metavar="TARGETS.yaml",
+              help="Reported figures [default: the project's calibration/targets.yaml, for runs of its scenario].")
+@click.option("--fitted", type=click.Path(path_type=Path, file_okay=False), default=None,
+              help="Folder of fit reports [default: the project's calibration/fitted].")
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
+def memo(
+    base: str,
+    policies: tuple[str, ...],
+    out: Path,
+    replicates: int,
+    scale: float,
+    seed: int | None,
+    targets_file: str | None,
+    fitted: Path | None,
+    quiet: bool,
+) -> None:
+    """Write a memo on BASE and each POLICY against it: memo.html (self-contained) and memo.pdf.
+
+    Runs each scenario --replicates times with the same seeds (reusing runs already in
+    OUT when scenario, seed and scale match), then writes the key findings with 95%
+    intervals (findings.csv), the figures, the assumptions and sources, the
+    calibration fit and a reproducibility block.
+    """
+    from sim.report.memo import make_memo
+
+    def progress(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
+    made = make_memo(base, policies, out, replicates=replicates, scale=scale, seed=seed, targets=targets_file,
+                     fitted=fitted, progress=progress)
+    if not quiet:
+        content = made.content
+        click.echo(
+            f"{content.title}: {content.runs_made} runs made, {content.runs_reused} reused, "
+            f"{len(content.figures)} figures; wrote {made.html}, {made.pdf}, {made.findings}"
+        )
 
 
 @main.command()

@@ -65,3 +65,11 @@ def cli() -> Callable[..., CliResult]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def memo_folder(tmp_path_factory: pytest.TempPathFactory):
+    """One memo of the report scenarios, built once for the figure and memo tests (see report_inputs)."""
+    from report_inputs import build_memo
+
+    return build_memo(tmp_path_factory.mktemp("memo"))

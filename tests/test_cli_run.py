@@ -29,7 +29,7 @@ def test_run_writes_daily_manifest_and_figures(cli, workdir: Path) -> None:
     result = cli("run", str(scenario), "--seed", "3", "--scale", "0.02", "--quiet")
     assert result.exit_code == 0, result.stderr
     out = workdir / "outputs" / "network-3"
-    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "figures", "manifest.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["daily.csv", "figures", "flows.csv", "manifest.json"]
     header = (out / "daily.csv").read_text().splitlines()[0]
     assert header == "date,place,measure,value"
     manifest = json.loads((out / "manifest.json").read_text())

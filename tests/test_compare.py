@@ -73,6 +73,18 @@ def test_compare_command_writes_csv_and_json(cli, workdir: Path) -> None:
     data = json.loads((workdir / "cmp" / "compare.json").read_text())
     assert data["common_random_numbers"] is True and len(data["seeds"]) == 2
     assert any(m["measure"] == "entries.FI" for m in data["measures"])
+    # The replicates' daily values, for crossings plot: both sides, every replicate, with their seeds,
+    # and they add up to the means in compare.json.
+    from sim.run.compare import read_replicates
+
+    table = read_replicates(workdir / "cmp" / "replicates.parquet").to_pylist()
+    assert {(r["scenario"], r["replicate"], r["seed"]) for r in table} == {
+        (side, k, seed) for side in ("base", "policy") for k, seed in enumerate(data["seeds"])
+    }
+    row = next(m for m in data["measures"] if m["measure"] == "entries.FI")
+    for side, key in (("base", "base_mean"), ("policy", "policy_mean")):
+        total = sum(r["value"] for r in table if r["scenario"] == side and r["place"] == "FI" and r["measure"] == "entries")
+        assert total / 2 == pytest.approx(row[key], rel=1e-12)
 
 
 def test_compare_with_one_replicate_has_no_interval() -> None:

@@ -391,65 +391,10 @@ def _write_report(folder: Path, report: FitReport, items: Sequence[Target], meta
     }
     json_path = folder / "fit_report.json"
     write_file_atomic(json_path, json.dumps(_clean(document), indent=1, sort_keys=True) + "\n")
-    return [csv_path, json_path, *_report_figure(folder, report, items, meta)]
+    from sim.report.fit import fit_report_figure
 
-
-#: Ratios drawn on the figure's log axis are clipped to this range.
-_CLIP = (0.05, 20.0)
-
-
-def _report_figure(folder: Path, report: FitReport, items: Sequence[Target], meta: dict[str, Any]) -> list[Path]:
-    from sim.report.style import OKABE_ITO, finish, new_figure
-    from sim.run.api import package_version
-
-    n = len(items)
-    height = round((1.9 + 0.2 * n) * 20) / 20
-    fit = report.summary["fit"]
-    every = report.summary["all"]
-    subtitle = (
-        f"{meta['scenario_name']}{' (' + meta['label'] + ')' if meta.get('label') else ''}, {meta['replicates']} runs, "
-        f"scale {meta['scale']:g}  ·  mean rel. difference {fit['mean_relative_difference']:.2f} (fit), "
-        f"{every['mean_relative_difference']:.2f} (all); coverage {fit['coverage']:.0%}, {every['coverage']:.0%}"
-    )
-    fig, (ax,) = new_figure("Simulated against reported figures, target by target", subtitle, height_in=height)
-    y = np.arange(n)[::-1]
-    low_clip, high_clip = _CLIP
-    clipped = False
-
-    def ratio(value: float, reference: float) -> float:
-        nonlocal clipped
-        r = value / reference
-        if r < low_clip or r > high_clip:
-            clipped = True
-        return float(np.clip(r, low_clip, high_clip))
-
-    for k, (t, s) in enumerate(zip(items, report.scores)):
-        ref = s["reference"]
-        ax.plot(
-            [ratio(s["reported_low"], ref), ratio(s["reported_high"], ref)], [y[k], y[k]],
-            color=OKABE_ITO["sky_blue"], linewidth=7, solid_capstyle="butt",
-            alpha=0.8, label="Reported (value ± tolerance, or range)",
-        )
-        if s["n"]:
-            ax.plot([ratio(s["low"], ref), ratio(s["high"], ref)], [y[k], y[k]], color="#333333", linewidth=1.2,
-                    marker="|", markersize=7, label="Simulated 90% band (5th–95th percentile)")
-            ax.plot([ratio(s["median"], ref)], [y[k]], linestyle="none", marker="o", markersize=5,
-                    color=OKABE_ITO["vermillion"], label="Simulated median")
-    ax.axvline(1.0, color="#333333", linewidth=0.6, linestyle=":")
-    ax.set_xscale("log")
-    drawn = [x for line in ax.lines for x in line.get_xdata()]
-    ax.set_xlim(min([0.5, *drawn]) / 1.25, max([2.0, *drawn]) * 1.25)
-    ax.set_yticks(y, [f"{t.id} ({t.use})" for t in items], fontsize=7)
-    ax.set_ylim(-0.8, n - 0.2)
-    note = f", clipped to {low_clip:g}–{high_clip:g}" if clipped else ""
-    ax.set_xlabel(f"Value ÷ reported value or range midpoint (ratio, log scale{note})")
-    ax.set_ylabel("Target (use)")
-    ax.grid(axis="x", color="#DDDDDD", linewidth=0.6)
-    source = (
-        f"Source: crossings {package_version()} simulation, scenario {meta['scenario_name']}, seeds from {meta['seed']}, "
-        f"scale {meta['scale']:g}; targets {Path(meta['targets']).name}"
-    )
-    return finish(fig, [ax], source=source, path_stem=folder / "fit_report")
+    figure = fit_report_figure(report.scores, report.summary, items, meta, folder / "fit_report", version=package_version())
+    return [csv_path, json_path, *figure]
 
 
 # --------------------------------------------------------------------------- calibrating

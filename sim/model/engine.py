@@ -26,6 +26,8 @@ status they are the run's complete record (:class:`Ledger`).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -91,6 +93,9 @@ class Ledger:
         The (crossing, mode) alternatives.
     report_times, report_waits
         Publication times (hours) and the reported wait (hours) per alternative.
+    warmup_days
+        Days at the start of ``scenario.period`` that were simulated as warm-up and are
+        not reported (``scenario`` is the period as simulated, warm-up included).
     """
 
     scenario: Scenario
@@ -105,6 +110,7 @@ class Ledger:
     alternatives: Alternatives
     report_times: np.ndarray
     report_waits: np.ndarray
+    warmup_days: int = 0
 
 
 class _Inbox:
@@ -191,6 +197,7 @@ class _Engine:
         self.after_hours = np.array([server.after_hours for server in self.servers])
         self._onward_share = np.array([c.onward_share for c in scenario.countries])
         self._return_share = np.array([c.return_share for c in scenario.countries])
+        self._transit_share = np.array([c.transit_share for c in scenario.countries])
         limits = stay_limit_days(scenario)
         self.stay_regimes = [[stay_regimes(limits[c, :, g]) for g in range(limits.shape[2])] for c in range(limits.shape[0])]
         # Where a limit never changes over the period, it is a plain number of hours (inf: none).
@@ -577,17 +584,34 @@ class _Engine:
         parties = self.parties
         uniform = parties.draws(party, attempt, "dwell")
         days = np.empty(len(party))
-        baseline = parties.component[party] == BASELINE
-        if baseline.any():
-            days[baseline] = spread_quantile(self.scenario.departures.baseline_trip_days, uniform[baseline])
-        for c in np.unique(country[~baseline]):
-            members = ~baseline & (country == c)
-            days[members] = spread_quantile(self.scenario.countries[c].dwell_days, uniform[members])
+        # Regular travellers passing through stay like emigrants; the others make their trip.
+        tripping = (parties.component[party] == BASELINE) & ~self._passing_through(party, country, attempt)
+        for c in np.unique(country):
+            here = country == c
+            spec = self.scenario.countries[c]
+            trip = tripping & here
+            if trip.any():
+                days[trip] = spread_quantile(spec.trip_days or self.scenario.departures.baseline_trip_days, uniform[trip])
+            dwell = ~tripping & here
+            if dwell.any():
+                days[dwell] = spread_quantile(spec.dwell_days, uniform[dwell])
         ends = time + days * 24.0
         deadline = self._deadline(party, country, time)
         forced = deadline <= ends
         ends = np.minimum(ends, deadline)
         self.stays.file(ends, tick, party, attempt, forced, ends, np.zeros(len(party), dtype=bool))
+
+    def _passing_through(self, party: np.ndarray, country: np.ndarray, attempt: np.ndarray) -> np.ndarray:
+        """Which regular travellers entering ``country`` at ``attempt`` are passing through it.
+
+        Decided by the same uniform that later picks what an emigrant does next, so it is
+        the same decision at the start and at the end of the stay.
+        """
+        share = self._transit_share[country]
+        if not share.any():
+            return np.zeros(len(party), dtype=bool)
+        u = self.parties.draws(party, attempt, "next")
+        return (self.parties.component[party] == BASELINE) & (u < share)
 
     def _deadline(self, party: np.ndarray, country: np.ndarray, time: np.ndarray) -> np.ndarray:
         """When each party must leave the country it entered at ``time`` (``inf``: never)."""
@@ -628,7 +652,8 @@ class _Engine:
             u = np.where(stayed_on, np.clip(rescaled, 0.0, np.nextafter(1.0, 0.0)), u)
         # Forced to leave: the same split between moving on and going home, renormalised.
         onward_if_forced = np.divide(onward_share, leaving, out=np.zeros_like(leaving), where=leaving > 0)
-        onward = np.where(forced, u < onward_if_forced, u < onward_share) & ~baseline
+        transit = self._passing_through(party, country, attempt)
+        onward = (np.where(forced, u < onward_if_forced, u < onward_share) & ~baseline) | transit
         home = ~onward & (forced | baseline | (u < leaving))
         stays = ~onward & ~home
         if stays.any():
@@ -742,9 +767,18 @@ def simulate(
     progress
         Called as ``progress(days_done, days_total)`` once per simulated day.
     """
-    return _Engine(
+    warmup = scenario.period.warmup_days
+    if warmup:
+        # The warm-up is simulated like any other day, from a period that starts earlier;
+        # only the outputs leave it out (``Ledger.warmup_days``).
+        period = scenario.period.model_copy(
+            update={"start": scenario.period.start - dt.timedelta(days=warmup), "warmup_days": 0}
+        )
+        scenario = scenario.model_copy(update={"period": period})
+    ledger = _Engine(
         scenario,
         scenario.seed if seed is None else seed,
         scenario.scale if scale is None else scale,
         progress,
     ).run()
+    return dataclasses.replace(ledger, warmup_days=warmup)

@@ -181,9 +181,16 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     per_hour = scenario.departures.baseline_per_day * scale / mean_size / 24.0
     if per_hour > 0:
         base = streams["baseline"]
-        expected = per_hour * horizon
+        factors = scenario.departures.baseline_weekday_factors
+        weekly = None if factors is None else _weekday_rates(scenario, factors, per_hour)
+        expected = per_hour * horizon if weekly is None else float(weekly[1][-1])
         count = int(expected + 6 * np.sqrt(expected) + 32)
-        depart = np.cumsum(base.times.exponential(1.0 / per_hour, size=count))
+        if weekly is None:
+            depart = np.cumsum(base.times.exponential(1.0 / per_hour, size=count))
+        else:
+            # Time-rescaling: unit-rate arrivals through the inverse of the cumulative rate.
+            grid, cumulative = weekly
+            depart = np.interp(np.cumsum(base.times.exponential(1.0, size=count)), cumulative, grid, right=np.inf)
         attributes = _attributes(scenario, scenario.departures.baseline_people or scenario.people, base, count)
         parts.append(_component(attributes, depart, BASELINE, base.attempts, horizon))
     columns = [key for key in parts[0][0]] if parts else []
@@ -202,6 +209,30 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     return Parties(**{key: value[order] for key, value in merged.items()}, draws=draws)
 
 
+def _weekday_rates(scenario: Scenario, factors: list[float], per_hour: float) -> tuple[np.ndarray, np.ndarray]:
+    """Day boundaries (hours) and the expected parties departed by each, for a weekly pattern.
+
+    The factors are normalised to a mean of 1, so the week's total is unchanged.
+    """
+    days = int(round(hours_in_period(scenario) / 24))
+    week = np.asarray(factors, dtype=float)
+    week = week / week.mean()
+    first = scenario.period.start.weekday()
+    per_day = per_hour * 24.0 * week[(first + np.arange(days)) % 7]
+    return np.arange(days + 1) * 24.0, np.concatenate([[0.0], np.cumsum(per_day)])
+
+
+def _visa_factors(scenario: Scenario) -> np.ndarray:
+    """Per origin, the factor on the pool's visa share, normalised so the pool's overall share is kept.
+
+    The normalisation is by population weight, before any cap at the passport share.
+    """
+    weights = np.array([o.population_weight for o in scenario.origins])
+    factors = np.array([o.schengen_visa_factor for o in scenario.origins])
+    mean = float(np.dot(weights, factors) / weights.sum())
+    return factors / mean if mean > 0 else factors
+
+
 def _mean_party_size(scenario: Scenario) -> float:
     sizes = np.arange(1, 6)
     return float(sum(g.share * np.dot(g.party_size, sizes) for g in scenario.people.groups))
@@ -217,10 +248,13 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
     size = (u[:, 1][:, None] >= size_cdf[group_pick]).sum(axis=1) + 1
     weights = np.array([o.population_weight for o in scenario.origins])
     origin = np.searchsorted(np.cumsum(weights) / weights.sum(), u[:, 2], side="right")
+    origin = np.minimum(origin, len(weights) - 1)
     passport = u[:, 3] < mix.international_passport_share
     visa_given_passport = (
         mix.schengen_visa_share / mix.international_passport_share if mix.international_passport_share else 0.0
     )
+    if mix is people:
+        visa_given_passport = visa_given_passport * _visa_factors(scenario)[origin]
     visa = passport & (u[:, 4] < visa_given_passport)
     tourist = u[:, 5] < mix.schengen_visa_tourist_share
     documents = (
@@ -235,7 +269,7 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
         if group.patience_hours is not None and members.any():
             patience[members] = spread_quantile(group.patience_hours, u[members, 8])
     return {
-        "origin": np.minimum(origin, len(weights) - 1).astype(np.int16),
+        "origin": origin.astype(np.int16),
         "size": np.minimum(size, 5).astype(np.int8),
         "group": np.array([GROUPS.index(g.id) for g in people.groups], dtype=np.int8)[group_pick],
         "documents": documents,

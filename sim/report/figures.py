@@ -2,7 +2,7 @@
 
 A run writes ``daily.csv`` with one row per ``(date, place, measure)``; a missing
 row means the measure was undefined that day (no waits, say) and is drawn as a
-gap, never as zero.  :func:`write_run_figures` turns that table into four PNGs:
+gap, never as zero.  :func:`write_run_figures` turns that table into four figures:
 
 ``entries_by_crossing.png``
     Daily entries per crossing.  With more than :data:`~sim.report.style.MAX_SERIES`
@@ -18,6 +18,16 @@ gap, never as zero.  :func:`write_run_figures` turns that table into four PNGs:
 ``queues.png``
     Longest queue of the day (persons) per crossing that had a queue, selected
     the same way as waits.
+
+With ``extra`` (as ``crossings plot`` asks), also:
+
+``stocks.png``
+    Persons in each destination country at the end of each day.
+``asylum.png``
+    Asylum claims and grants per day and the backlog, by country.
+
+Given calibration targets, the entries figures carry the reported figures of the
+places they show (:mod:`sim.report.reported`), with a note naming their sources.
 
 **No waits or queues.**  When no crossing had a wait (or a queue) the figure is
 still written, with a panel saying so, rather than skipped: the set of files a
@@ -44,8 +54,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from matplotlib.axes import Axes
+from matplotlib.figure import Figure
 
+from sim.calibrate.targets import Target
 from sim.report import style
+from sim.report.reported import draw_marks, marks_top, reported_marks, source_notes
 
 __all__ = ["write_run_figures", "CROSSING_PATTERN", "COUNTRY_PATTERN"]
 
@@ -88,6 +101,10 @@ def write_run_figures(
     scale: float,
     version: str,
     events: Sequence[tuple[dt.date, str]] = (),
+    reported: Sequence[Target] = (),
+    targets_name: str = "calibration/targets.yaml",
+    formats: Sequence[str] = ("png",),
+    extra: bool = False,
 ) -> list[Path]:
     """Write the standard figures of a run into ``out_dir``.
 
@@ -109,13 +126,25 @@ def write_run_figures(
         ``(date, text)`` pairs drawn as dotted vertical lines with a label when
         the date lies within the data, e.g.
         ``[(date(2022, 9, 21), "Mobilization announced")]``.  Default: none.
+    reported
+        Calibration targets (:mod:`sim.calibrate.targets`); those of entries at
+        places drawn are overlaid on the entries figures with their sources
+        (:mod:`sim.report.reported`).  Default: none.
+    targets_name
+        How the notes name the targets file.
+    formats
+        File formats, any of ``png``, ``svg``, ``pdf`` (see :func:`style.finish`).
+    extra
+        Also draw ``stocks`` (persons in each country) and ``asylum`` (claims,
+        grants and backlog), as ``crossings plot`` does.
 
     Returns
     -------
     list of pathlib.Path
         ``entries_by_crossing.png``, ``entries_by_country.png``, ``waits.png``
-        and ``queues.png`` in ``out_dir``, in that order.  All four are always
-        written; a figure without data shows a message instead of lines.
+        and ``queues.png`` in ``out_dir``, in that order (then ``stocks`` and
+        ``asylum`` with ``extra``; each in every format, formats innermost).  All
+        are always written; a figure without data shows a message instead of lines.
 
     Raises
     ------
@@ -133,6 +162,9 @@ def write_run_figures(
         seed=seed,
         source=style.source_line(version, scenario_name, seed, scale),
         events=list(events),
+        reported=list(reported),
+        targets_name=targets_name,
+        formats=tuple(formats),
     )
 
     crossing_entries = _pivot(daily, "entries", CROSSING_PATTERN)
@@ -141,20 +173,25 @@ def write_run_figures(
     # so the busiest crossing is blue in every figure.
     crossing_rank = _rank(crossing_entries, by="total")
 
-    return [
-        _entries_figure(
+    written = [
+        *_entries_figure(
             ctx, crossing_entries, crossing_rank,
             stem="entries_by_crossing", title="Daily entries by crossing",
             other_label=_OTHER_CROSSINGS, none_message="No entries at any crossing in this run.",
         ),
-        _entries_figure(
+        *_entries_figure(
             ctx, country_entries, _rank(country_entries, by="total"),
             stem="entries_by_country", title="Daily entries by destination country",
             other_label=_OTHER_COUNTRIES, none_message="No entries into any country in this run.",
         ),
-        _waits_figure(ctx, crossing_rank),
-        _queues_figure(ctx, crossing_rank),
+        *_waits_figure(ctx, crossing_rank),
+        *_queues_figure(ctx, crossing_rank),
     ]
+    if extra:
+        country_rank = _rank(country_entries, by="total")
+        written += _stocks_figure(ctx, country_rank)
+        written += _asylum_figure(ctx, country_rank)
+    return written
 
 
 # --------------------------------------------------------------------------- data
@@ -275,6 +312,13 @@ class _Context:
     seed: int
     source: str
     events: list[tuple[dt.date, str]]
+    reported: list[Target]
+    targets_name: str
+    formats: tuple[str, ...]
+
+    def finish(self, fig: Figure, axes: list[Axes], stem: str) -> list[Path]:
+        """Save a figure of this run in every format."""
+        return style.finish(fig, axes, source=self.source, path_stem=self.out_dir / stem, formats=self.formats)
 
     def subtitle(self, note: str | None = None) -> str:
         return style.run_subtitle(self.scenario_name, self.seed, note)
@@ -308,8 +352,8 @@ def _entries_figure(
     title: str,
     other_label: str,
     none_message: str,
-) -> Path:
-    """Entries per place; beyond MAX_SERIES places, top 7 plus the rest summed."""
+) -> list[Path]:
+    """Entries per place; beyond MAX_SERIES places, top 7 plus the rest summed; reported figures on top."""
     order = sorted(pivot.names, key=lambda n: run_rank[n])
     idx = {n: i for i, n in enumerate(pivot.names)}
     keep = order
@@ -326,17 +370,51 @@ def _entries_figure(
         names = order
         values = pivot.values[[idx[n] for n in order]] if order else pivot.values
 
-    fig, axes = style.new_figure(title, ctx.subtitle())
+    # Reported figures of one place drawn here, or of several places summed (drawn as
+    # their own line, since the report counts them together).
+    days = ctx.daily.days
+    combined = _combined_places(ctx.reported, pivot.names) if len(days) else []
+    marks = (
+        reported_marks(ctx.reported, "entries", [*keep, *combined], _date(days[0]), _date(days[-1]))
+        if len(days) else []
+    )
+    combined = [c for c in combined if any(m.places == c for m in marks)]
+
+    fig, axes = style.new_figure(title, ctx.subtitle(), notes=source_notes(marks, ctx.targets_name))
     ax = axes[0]
     if not names or not np.isfinite(values).any():
         style.empty_panel(ax, none_message)
     else:
         # Only real places get a style slot; the remainder line is drawn grey.
-        _plot_lines(ax, ctx.daily.days, names, values, _assign_styles(keep, run_rank))
+        slots = _assign_styles(keep, run_rank)
+        _plot_lines(ax, days, names, values, slots)
+        for places in combined:
+            summed = _nansum_rows(pivot.values[[idx[n] for n in places]])
+            style.plot_series(ax, days, summed, label=" + ".join(places) + " (sum)", style=style.combined_style())
         style.format_count_axis(ax, "Entries (persons per day)")
         style.zero_based_y(axes)
+        if marks:
+            top = ax.get_ylim()[1] / 1.12
+            colours = {name: style.series_style(slot)["color"] for name, slot in slots.items()}
+            draw_marks(ax, marks, colours)
+            ax.set_ylim(0.0, marks_top(marks, top) * 1.12)
         ctx.dates(axes)
-    return style.finish(fig, axes, source=ctx.source, path_stem=ctx.out_dir / stem)[0]
+    return ctx.finish(fig, axes, stem)
+
+
+def _date(day: np.datetime64) -> dt.date:
+    return day.astype("datetime64[D]").astype(dt.date)
+
+
+def _combined_places(targets: Sequence[Target], names: Sequence[str]) -> list[tuple[str, ...]]:
+    """Sets of places whose entries a target reports together, all of them among ``names``."""
+    present = set(names)
+    sets = [
+        tuple(sorted(t.places)) for t in targets
+        if t.measure == "entries" and len(t.places) > 1 and set(t.places) <= present
+    ]
+    # At most two summed lines: more would crowd out the places themselves.
+    return list(dict.fromkeys(sets))[:2]
 
 
 def _with_positive_peak(pivots: Sequence[_Pivot]) -> tuple[list[str], dict[str, float]]:
@@ -368,7 +446,7 @@ def _rows_for(pivot: _Pivot, names: list[str], n_days: int) -> np.ndarray:
     return out
 
 
-def _waits_figure(ctx: _Context, run_rank: dict[str, int]) -> Path:
+def _waits_figure(ctx: _Context, run_rank: dict[str, int]) -> list[Path]:
     """Mean and p90 wait per crossing that had a wait, two panels on one scale."""
     mean = _pivot(ctx.daily, "wait_hours_mean", CROSSING_PATTERN)
     p90 = _pivot(ctx.daily, "wait_hours_p90", CROSSING_PATTERN)
@@ -379,7 +457,7 @@ def _waits_figure(ctx: _Context, run_rank: dict[str, int]) -> Path:
     if not shown:
         fig, axes = style.new_figure(title, ctx.subtitle())
         style.empty_panel(axes[0], "No waits: no crossing had a queue in this run.")
-        return style.finish(fig, axes, source=ctx.source, path_stem=ctx.out_dir / "waits")[0]
+        return ctx.finish(fig, axes, "waits")
 
     # Shared y so the p90 panel can be read against the mean panel directly.
     fig, axes = style.new_figure(title, ctx.subtitle(note), nrows=2, sharey=True)
@@ -394,10 +472,10 @@ def _waits_figure(ctx: _Context, run_rank: dict[str, int]) -> Path:
         ax.set_ylabel("Wait (hours)")
     style.zero_based_y(axes)
     ctx.dates(axes)
-    return style.finish(fig, axes, source=ctx.source, path_stem=ctx.out_dir / "waits")[0]
+    return ctx.finish(fig, axes, "waits")
 
 
-def _queues_figure(ctx: _Context, run_rank: dict[str, int]) -> Path:
+def _queues_figure(ctx: _Context, run_rank: dict[str, int]) -> list[Path]:
     """Longest queue of the day (persons) per crossing that had a queue."""
     queue = _pivot(ctx.daily, "queue_persons_max", CROSSING_PATTERN)
     candidates, peak = _with_positive_peak([queue])
@@ -412,4 +490,61 @@ def _queues_figure(ctx: _Context, run_rank: dict[str, int]) -> Path:
         style.format_count_axis(ax, "Queue, daily maximum (persons)")
         style.zero_based_y(axes)
         ctx.dates(axes)
-    return style.finish(fig, axes, source=ctx.source, path_stem=ctx.out_dir / "queues")[0]
+    return ctx.finish(fig, axes, "queues")
+
+
+def _stocks_figure(ctx: _Context, country_rank: dict[str, int]) -> list[Path]:
+    """Persons in each destination country at the end of each day (entries − exits, cumulated)."""
+    stock = _pivot(ctx.daily, "stock", COUNTRY_PATTERN)
+    final = {name: float(np.nan_to_num(row[-1])) for name, row in zip(stock.names, stock.values)} if len(ctx.daily.days) else {}
+    order = sorted(stock.names, key=lambda n: (-final[n], n))
+    idx = {n: i for i, n in enumerate(stock.names)}
+    keep, names, values = order, order, stock.values[[idx[n] for n in order]] if order else stock.values
+    if len(order) > style.MAX_SERIES:
+        keep, rest = order[: style.MAX_SERIES - 1], order[style.MAX_SERIES - 1 :]
+        names = keep + [f"{_OTHER_COUNTRIES} ({len(rest)})"]
+        values = np.vstack([stock.values[[idx[n] for n in keep]], _nansum_rows(stock.values[[idx[n] for n in rest]])])
+    fig, axes = style.new_figure("People in each destination country", ctx.subtitle("entries minus exits, cumulated"))
+    ax = axes[0]
+    if not names or not np.isfinite(values).any() or not np.nanmax(values) > 0:
+        style.empty_panel(ax, "Nobody stayed in any destination country in this run.")
+    else:
+        _plot_lines(ax, ctx.daily.days, names, values, _assign_styles(keep, country_rank))
+        style.format_count_axis(ax, "In the country, end of day (persons)")
+        style.zero_based_y(axes)
+        ctx.dates(axes)
+    return ctx.finish(fig, axes, "stocks")
+
+
+def _asylum_figure(ctx: _Context, country_rank: dict[str, int]) -> list[Path]:
+    """Asylum claims and grants per day, and the backlog of undecided claims, by country."""
+    claims = _pivot(ctx.daily, "asylum_claims", COUNTRY_PATTERN)
+    grants = _pivot(ctx.daily, "asylum_grants", COUNTRY_PATTERN)
+    backlog = _pivot(ctx.daily, "asylum_backlog", COUNTRY_PATTERN)
+    candidates, peak = _with_positive_peak([claims, backlog])
+    shown, note = _select_by_peak(candidates, peak, "asylum claims")
+    note = note.replace("crossings", "countries") if note else None
+    title = "Asylum claims, grants and backlog"
+    if not shown:
+        fig, axes = style.new_figure(title, ctx.subtitle())
+        style.empty_panel(axes[0], "No asylum claims in this run.")
+        return ctx.finish(fig, axes, "asylum")
+    fig, axes = style.new_figure(title, ctx.subtitle(note), nrows=3, height_in=default_asylum_height())
+    slots = _assign_styles(shown, country_rank)
+    n_days = len(ctx.daily.days)
+    for ax, pivot, heading, label in (
+        (axes[0], claims, "Claims lodged per day", "Claims (persons per day)"),
+        (axes[1], grants, "Protection granted per day", "Grants (persons per day)"),
+        (axes[2], backlog, "Backlog: claims not yet decided, end of day", "Backlog (persons)"),
+    ):
+        _plot_lines(ax, ctx.daily.days, shown, _rows_for(pivot, shown, n_days), slots)
+        style.panel_title(ax, heading)
+        style.format_count_axis(ax, label)
+        style.zero_based_y([ax])
+    ctx.dates(axes)
+    return ctx.finish(fig, axes, "asylum")
+
+
+def default_asylum_height() -> float:
+    """Three panels a little lower than the default, so the figure fits a memo page."""
+    return round((style.default_height_in(3) - 1.0) * 20) / 20

@@ -68,6 +68,7 @@ __all__ = [
     "finish",
     "series_style",
     "other_style",
+    "combined_style",
     "plot_series",
     "format_date_axis",
     "format_count_axis",
@@ -244,6 +245,7 @@ def new_figure(
     height_in: float | None = None,
     sharex: bool = True,
     sharey: bool = False,
+    notes: Sequence[str] = (),
 ) -> tuple[Figure, list[Axes]]:
     """Create a memo-width figure with title, subtitle and a grid of styled panels.
 
@@ -264,6 +266,10 @@ def new_figure(
     sharex, sharey
         Whether panels share their x / y axis (shared x is the default because
         every project figure has time on x).
+    notes
+        Lines printed small above the source line (e.g. where reported figures
+        come from), each wrapped to the page.  The figure grows by their height,
+        and so does a subtitle too long for one line, so the panels keep theirs.
 
     Returns
     -------
@@ -275,14 +281,22 @@ def new_figure(
     if not title or not subtitle:
         raise ValueError("every figure needs a title and a subtitle")
     height = default_height_in(nrows) if height_in is None else float(height_in)
+    subtitle_lines = _wrap(subtitle, _SUBTITLE_PT)
+    note_lines = [line for note in notes for line in _wrap(note, _SOURCE_PT)]
+    # Whole multiples of 0.05 in keep PNG heights whole pixels (see default_height_in).
+    title_band = _TITLE_BAND_IN + math.ceil(_LINE_IN[_SUBTITLE_PT] * (len(subtitle_lines) - 1) * 20) / 20
+    notes_band = math.ceil((_LINE_IN[_SOURCE_PT] * len(note_lines) + 0.06 * bool(note_lines)) * 20) / 20
+    height += (title_band - _TITLE_BAND_IN) + notes_band
     fig = Figure(figsize=(MEMO_WIDTH_IN, height), dpi=DPI, facecolor="white")
     FigureCanvasAgg(fig)  # explicit Agg canvas: no backend selection, no pyplot
+    # finish() needs the bands (the figure carries them: no module state).
+    fig.crossings_bands = {"title": title_band, "bottom": _SOURCE_BAND_IN + notes_band}  # type: ignore[attr-defined]
 
     # Constrained layout arranges panels, tick labels and the legend; the title
-    # block and source line are placed by hand in bands it is told to leave free
-    # (it does not account for plain fig.text).
-    bottom = _SOURCE_BAND_IN / height
-    top = 1.0 - _TITLE_BAND_IN / height
+    # block, notes and source line are placed by hand in bands it is told to leave
+    # free (it does not account for plain fig.text).
+    bottom = (_SOURCE_BAND_IN + notes_band) / height
+    top = 1.0 - title_band / height
     fig.set_layout_engine(
         ConstrainedLayoutEngine(
             rect=(0.0, bottom, 1.0, top - bottom), h_pad=0.04, w_pad=0.06, hspace=0.04
@@ -294,9 +308,14 @@ def new_figure(
         ha="left", va="top", fontsize=_TITLE_PT, fontweight="bold", color=_TEXT,
     )
     fig.text(
-        x0, 1.0 - 0.36 / height, subtitle,
+        x0, 1.0 - 0.36 / height, "\n".join(subtitle_lines),
         ha="left", va="top", fontsize=_SUBTITLE_PT, color=_MUTED,
     )
+    if note_lines:
+        fig.text(
+            x0, (_SOURCE_BAND_IN + notes_band - 0.03) / height, "\n".join(note_lines),
+            ha="left", va="top", fontsize=_SOURCE_PT, color=_MUTED, linespacing=1.25,
+        )
 
     grid = fig.subplots(nrows, ncols, sharex=sharex, sharey=sharey, squeeze=False)
     axes: list[Axes] = [ax for ax in np.asarray(grid).ravel()]
@@ -319,6 +338,43 @@ def _style_axes(ax: Axes) -> None:
     ax.yaxis.label.set_size(_LABEL_PT)
     ax.xaxis.label.set_color(_TEXT)
     ax.yaxis.label.set_color(_TEXT)
+
+
+# Height of one line of text at a font size (points x line spacing), inches.
+_LINE_IN = {_SUBTITLE_PT: 8.5 * 1.2 / 72, _SOURCE_PT: 6.5 * 1.25 / 72}
+
+
+def _wrap(text: str, size_pt: float) -> list[str]:
+    """``text`` broken at spaces into lines that fit the page width at ``size_pt``.
+
+    Widths are measured with the Agg renderer's own text metrics at :data:`DPI`, so a
+    line that fits here fits in the saved figure.
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    renderer = RendererAgg(10, 10, DPI)
+    usable_px = (MEMO_WIDTH_IN - 2 * _MARGIN_IN) * DPI
+    font = FontProperties(size=size_pt)
+
+    def width(line: str) -> float:
+        return renderer.get_text_width_height_descent(line, font, ismath=False)[0] if line else 0.0
+
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        if width(paragraph) <= usable_px:
+            lines.append(paragraph)
+            continue
+        current = ""
+        for word in paragraph.split(" "):
+            candidate = f"{current} {word}" if current else word
+            if current and width(candidate) > usable_px:
+                lines.append(current)
+                current = word
+            else:
+                current = candidate
+        lines.append(current)
+    return lines
 
 
 def finish(
@@ -402,7 +458,8 @@ def _add_legend(fig: Figure, handles: list[Any], labels: list[str], ncols: int |
     its height: the panels shrink to make room and the legend never covers data.
     """
     height = fig.get_figheight()
-    source_band = _SOURCE_BAND_IN / height
+    bands = getattr(fig, "crossings_bands", {"title": _TITLE_BAND_IN, "bottom": _SOURCE_BAND_IN})
+    source_band = bands["bottom"] / height
     usable_px = (MEMO_WIDTH_IN - 2 * _MARGIN_IN) * fig.dpi
     renderer = fig.canvas.get_renderer()
     # Fewer columns when long labels would make the legend wider than the page.
@@ -419,7 +476,7 @@ def _add_legend(fig: Figure, handles: list[Any], labels: list[str], ncols: int |
     legend.set_in_layout(False)  # placed by hand; the rectangle below accounts for it
     legend_h = legend.get_window_extent(renderer).height / (fig.dpi * height)
     bottom = source_band + legend_h + 0.04 / height
-    top = 1.0 - _TITLE_BAND_IN / height
+    top = 1.0 - bands["title"] / height
     engine = fig.get_layout_engine()
     if isinstance(engine, ConstrainedLayoutEngine):
         engine.set(rect=(0.0, bottom, 1.0, top - bottom))
@@ -504,6 +561,16 @@ def other_style() -> dict[str, Any]:
         "linestyle": (0, (2, 1)),
         "marker": "None",
         "linewidth": 1.6,
+    }
+
+
+def combined_style() -> dict[str, Any]:
+    """Style of a line summing several places (a reported figure counts them together): black, thin."""
+    return {
+        "color": OKABE_ITO["black"],
+        "linestyle": (0, (4, 1, 1, 1)),
+        "marker": "None",
+        "linewidth": 1.1,
     }
 
 

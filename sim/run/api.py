@@ -17,13 +17,14 @@ from pathlib import Path
 import pyarrow as pa
 
 from sim.model.engine import Ledger, simulate
+from sim.run.flows import flow_table, format_flows_csv
 from sim.run.outputs import daily_table, format_csv, people_accounting
 from sim.run.store import write_dir_atomic, write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
 from sim.scenario.errors import UsageError
 from sim.scenario.schema import MAX_SIMULATED_PERSONS, Scenario, simulated_persons, too_many_persons
 
-__all__ = ["Result", "run", "resolve_scenario", "package_version"]
+__all__ = ["Result", "run", "resolve_scenario", "package_version", "run_sha256"]
 
 
 def package_version() -> str:
@@ -34,6 +35,22 @@ def package_version() -> str:
         return version("crossings")
     except PackageNotFoundError:  # running from a source tree that is not installed
         return "0+unknown"
+
+
+def _resolved_run(loaded: LoadedScenario, seed: int, scale: float) -> dict[str, object]:
+    """The resolved scenario with the seed and scale it was run with."""
+    resolved = dict(loaded.resolved)
+    resolved["seed"], resolved["scale"] = seed, scale
+    return resolved
+
+
+def run_sha256(loaded: LoadedScenario, seed: int, scale: float) -> str:
+    """The ``scenario_sha256`` a run of ``loaded`` with ``seed`` and ``scale`` writes in its manifest.
+
+    So a caller can tell, before running, whether a run folder already holds this run.
+    """
+    canonical = json.dumps(_resolved_run(loaded, seed, scale), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -52,6 +69,8 @@ class Result:
         The tidy daily table (``date, place, measure, value``).
     people
         ``{"departed": N, "by_state": {...}, ...}``; the states sum to ``departed``.
+    flows
+        Persons by origin, crossing, first country and onward country (:mod:`sim.run.flows`).
     wall_seconds
         Time the simulation took.
     """
@@ -63,6 +82,7 @@ class Result:
     daily: pa.Table
     people: dict[str, object]
     wall_seconds: float
+    flows: pa.Table
 
     @property
     def scenario(self) -> Scenario:
@@ -76,12 +96,9 @@ class Result:
 
     def manifest(self) -> dict[str, object]:
         """What was run, with what, and where everyone ended up."""
-        resolved = dict(self.loaded.resolved)
-        resolved["seed"], resolved["scale"] = self.seed, self.scale
-        canonical = json.dumps(resolved, sort_keys=True, separators=(",", ":"))
         return {
-            "scenario": resolved,
-            "scenario_sha256": hashlib.sha256(canonical.encode()).hexdigest(),
+            "scenario": _resolved_run(self.loaded, self.seed, self.scale),
+            "scenario_sha256": run_sha256(self.loaded, self.seed, self.scale),
             "source": self.loaded.source,
             "seed": self.seed,
             "scale": self.scale,
@@ -95,10 +112,11 @@ class Result:
         return f"{self.scenario.name}-{self.seed}"
 
     def write(self, out_dir: str | Path, *, figures: bool = True) -> Path:
-        """Write ``daily.csv``, ``manifest.json`` and ``figures/`` to ``out_dir``, atomically."""
+        """Write ``daily.csv``, ``flows.csv``, ``manifest.json`` and ``figures/`` to ``out_dir``, atomically."""
 
         def fill(folder: Path) -> None:
             write_file_atomic(folder / "daily.csv", self.daily_csv)
+            write_file_atomic(folder / "flows.csv", format_flows_csv(self.flows))
             if figures:
                 from sim.report import write_run_figures
 
@@ -179,4 +197,5 @@ def run(
         daily=daily_table(ledger),
         people=people_accounting(ledger),
         wall_seconds=wall,
+        flows=flow_table(ledger),
     )

@@ -6,17 +6,24 @@ difference between the two runs is the policy's, not noise.  Per measure the
 comparison reports the mean paired difference and a 95% t-interval over the
 replicates.  With ``independent=True`` the policy runs get seeds of their own, which
 is what the common-random-number design is measured against.
+
+A comparison also keeps every replicate's daily table, and ``write`` puts them in
+``replicates.parquet`` beside ``compare.csv`` and ``compare.json``, so the fan charts
+of ``crossings plot`` are drawn from the comparison folder alone.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
 from scipy import stats
 
 from sim.run.api import resolve_scenario, run
@@ -25,7 +32,10 @@ from sim.run.store import write_file_atomic
 from sim.scenario import LoadedScenario
 from sim.scenario.errors import UsageError
 
-__all__ = ["MeasureDifference", "Comparison", "replicate_seeds", "compare"]
+__all__ = ["MeasureDifference", "Comparison", "replicate_seeds", "compare", "difference", "read_replicates", "tagged_daily", "REPLICATE_COLUMNS"]
+
+#: Columns of ``replicates.parquet``: which side and replicate, then the daily table's own columns.
+REPLICATE_COLUMNS = ("scenario", "replicate", "seed", "date", "place", "measure", "value")
 
 
 def replicate_seeds(root: int, replicates: int, *, stream: int = 0) -> list[int]:
@@ -55,7 +65,13 @@ class MeasureDifference:
 
 @dataclass(frozen=True)
 class Comparison:
-    """A finished comparison; ``rows`` are sorted by measure."""
+    """A finished comparison; ``rows`` are sorted by measure.
+
+    ``replicate_daily`` holds every run's daily table (columns :data:`REPLICATE_COLUMNS`,
+    ``scenario`` being ``base`` or ``policy``; the scenarios' names in the schema
+    metadata, ``base_name`` and ``policy_name``), or None for a comparison built from
+    summaries alone.
+    """
 
     base: str
     policy: str
@@ -64,6 +80,7 @@ class Comparison:
     scale: float
     common_random_numbers: bool
     rows: list[MeasureDifference]
+    replicate_daily: pa.Table | None = field(default=None, repr=False, compare=False)
 
     def row(self, measure: str) -> MeasureDifference:
         """The row of one measure."""
@@ -93,12 +110,47 @@ class Comparison:
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: str | Path) -> list[Path]:
-        """Write ``compare.csv`` and ``compare.json`` into ``out_dir``, each atomically."""
+        """Write ``compare.csv``, ``compare.json`` and ``replicates.parquet`` into ``out_dir``, each atomically.
+
+        ``replicates.parquet`` is written first, so ``compare.json`` (what marks a
+        comparison folder) never sits beside a missing or stale one.
+        """
         folder = Path(out_dir)
-        csv, js = folder / "compare.csv", folder / "compare.json"
+        csv, js, daily = folder / "compare.csv", folder / "compare.json", folder / "replicates.parquet"
+        written = []
+        if self.replicate_daily is not None:
+            buffer = io.BytesIO()
+            pq.write_table(self.replicate_daily, buffer, compression="zstd")
+            write_file_atomic(daily, buffer.getvalue())
+            written.append(daily)
         write_file_atomic(csv, self.to_csv())
         write_file_atomic(js, json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n")
-        return [csv, js]
+        return [csv, js, *written]
+
+
+def read_replicates(path: str | Path) -> pa.Table:
+    """A comparison's ``replicates.parquet`` (columns :data:`REPLICATE_COLUMNS`)."""
+    table = pq.read_table(path)
+    missing = [c for c in REPLICATE_COLUMNS if c not in table.column_names]
+    if missing:
+        raise UsageError(f"{path}: expected the columns {', '.join(REPLICATE_COLUMNS)}, found no {', '.join(missing)}")
+    return table
+
+
+def tagged_daily(daily: pa.Table, scenario: str, replicate: int, seed: int) -> pa.Table:
+    """A run's daily table with the columns that say which run it is."""
+    n = daily.num_rows
+    return pa.table(
+        {
+            "scenario": pa.array([scenario] * n, pa.string()),
+            "replicate": pa.array(np.full(n, replicate, dtype=np.int32)),
+            "seed": pa.array(np.full(n, seed, dtype=np.int64)),
+            "date": daily["date"],
+            "place": daily["place"],
+            "measure": daily["measure"],
+            "value": daily["value"],
+        }
+    )
 
 
 def compare(
@@ -138,11 +190,15 @@ def compare(
     seeds = replicate_seeds(root, replicates)
     policy_seeds = replicate_seeds(root, replicates, stream=1) if independent else seeds
     base_runs, policy_runs = [], []
+    dailies: list[pa.Table] = []
     total = 2 * replicates
     for r in range(replicates):
-        for loaded, run_seed, out in ((base_loaded, seeds[r], base_runs), (policy_loaded, policy_seeds[r], policy_runs)):
+        for side, loaded, run_seed, out in (
+            ("base", base_loaded, seeds[r], base_runs), ("policy", policy_loaded, policy_seeds[r], policy_runs)
+        ):
             result = run(loaded, seed=run_seed, scale=scale)
             out.append(summary_measures(result.daily, result.people))
+            dailies.append(tagged_daily(result.daily, side, r, run_seed))
             if progress is not None:
                 progress(len(base_runs) + len(policy_runs), total)
     names = sorted(set().union(*base_runs, *policy_runs))
@@ -151,7 +207,7 @@ def compare(
         if unknown:
             raise UsageError(f"measures: expected names among the run's measures, found {', '.join(unknown)}")
         names = [n for n in names if n in set(measures)]
-    rows = [_difference(n, [b.get(n, 0.0) for b in base_runs], [p.get(n, 0.0) for p in policy_runs]) for n in names]
+    rows = [difference(n, [b.get(n, 0.0) for b in base_runs], [p.get(n, 0.0) for p in policy_runs]) for n in names]
     return Comparison(
         base=base_loaded.source,
         policy=policy_loaded.source,
@@ -160,10 +216,18 @@ def compare(
         scale=base_loaded.scenario.scale if scale is None else scale,
         common_random_numbers=not independent,
         rows=rows,
+        replicate_daily=pa.concat_tables(dailies).replace_schema_metadata(
+            {"base_name": base_loaded.scenario.name, "policy_name": policy_loaded.scenario.name}
+        ),
     )
 
 
-def _difference(measure: str, base: list[float], policy: list[float]) -> MeasureDifference:
+def difference(measure: str, base: Sequence[float], policy: Sequence[float]) -> MeasureDifference:
+    """Both sides' means and the mean paired difference ``policy − base`` with its 95% t-interval.
+
+    Replicate ``r`` of ``base`` is paired with replicate ``r`` of ``policy``; with one
+    replicate the interval is NaN.
+    """
     b, p = np.array(base), np.array(policy)
     d = p - b
     n = len(d)

@@ -17,7 +17,7 @@ from sim.model.engine import Ledger
 from sim.model.ledger import STATES, Decision, MoveKind
 from sim.model.queueing import SERVED
 
-__all__ = ["STATES", "people_accounting", "daily_table", "format_csv"]
+__all__ = ["STATES", "people_accounting", "daily_table", "format_csv", "format_number"]
 
 
 def people_accounting(ledger: Ledger) -> dict[str, object]:
@@ -124,6 +124,8 @@ def daily_table(ledger: Ledger) -> pa.Table:
 
     start = scenario.period.start
     dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
+    # Warm-up days are simulated but not reported; stocks carry what they built up.
+    rows = [row for row in rows if row[0] >= ledger.warmup_days]
     rows.sort(key=lambda r: (r[0], r[1], r[2]))
     return pa.table(
         {
@@ -199,10 +201,11 @@ def format_csv(table: pa.Table) -> str:
     for date, place, measure, value in zip(
         table["date"].to_pylist(), table["place"].to_pylist(), table["measure"].to_pylist(), table["value"].to_pylist()
     ):
-        lines.append(f"{date},{place},{measure},{_number(value)}")
+        lines.append(f"{date},{place},{measure},{format_number(value)}")
     return "\n".join(lines) + "\n"
 
 
-def _number(value: float) -> str:
+def format_number(value: float) -> str:
+    """A number as the output files write it: at most 4 decimals, no trailing zeros, no -0."""
     text = f"{value:.4f}".rstrip("0").rstrip(".")
     return "0" if text in ("-0", "") else text

@@ -8,8 +8,10 @@ The idea: everything is computed from the store alone (``sweep.json`` and
 * ``sobol.csv`` and ``sobol.png`` (sobol designs only): first-order and total
   Sobol indices with their 95% bootstrap confidence intervals
   (:func:`SALib.analyze.sobol.analyze`), per measure, of the replicate means;
-* ``response.png`` (grid and lhs designs): each measure against each numeric
-  parameter, the replicate means of every point.
+* ``response.png`` (grid and lhs designs): each measure against the first numeric
+  parameter, the replicate means of every point;
+* ``tornado.png``: per measure, the swing between each parameter's low and high
+  settings (:mod:`sim.report.sweeps` draws the figures).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy import stats
 
+from sim.report.sweeps import response_figure, sobol_figure, tornado_figure
+from sim.run.api import package_version
 from sim.run.store import write_file_atomic
 from sim.run.sweep_store import SUMMARY, read_plan
 from sim.scenario.errors import UsageError
@@ -30,8 +34,6 @@ from sim.scenario.errors import UsageError
 __all__ = ["SweepSummary", "summarise"]
 
 _RUN_COLUMNS = ("point", "replicate", "seed", "status", "error")
-#: Most measures drawn in one figure (one panel each).
-MAX_PANELS = 4
 
 
 @dataclass
@@ -52,6 +54,10 @@ class SweepSummary:
         What was written.
     errors
         ``point/replicate: error`` of each failed run.
+    notes
+        Why a measure has no Sobol indices.
+    means
+        Per measure, the replicate mean of every point (NaN where no run completed).
     """
 
     name: str
@@ -63,6 +69,7 @@ class SweepSummary:
     files: list[Path] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    means: dict[str, np.ndarray] = field(default_factory=dict)
 
     def sobol_index(self, measure: str, parameter: str) -> dict[str, Any]:
         """The Sobol row of one measure and parameter."""
@@ -160,7 +167,10 @@ def summarise(store: str | Path, *, figures: bool = True) -> SweepSummary:
     if summary.design == "sobol":
         _sobol(summary, store, plan, measures, means, figures)
     elif figures and measures:
-        summary.files += _response_figure(store, plan, measures, means)
+        summary.files += response_figure(plan, measures, means, store / "response", version=package_version())
+    if figures and measures:
+        summary.files += tornado_figure(plan, measures, means, store / "tornado", version=package_version())
+    summary.means = means
     return summary
 
 
@@ -203,108 +213,4 @@ def _sobol(
     write_file_atomic(path, _csv(summary.sobol, ["measure", "parameter", "S1", "S1_conf", "ST", "ST_conf"]))
     summary.files.append(path)
     if figures and summary.sobol:
-        summary.files += _sobol_figure(store, plan, summary.sobol)
-
-
-def _subtitle(plan: dict[str, Any], note: str) -> str:
-    sweep = plan["sweep"]
-    what = f"model {sweep.get('model', 'crossings')}" if sweep.get("model", "crossings") != "crossings" else f"base {sweep.get('base')}"
-    replicates = len(plan["seeds"])
-    text = f"Sweep {sweep['name']} ({what}): {len(plan['points'])} points × {replicates} replicate{'s' * (replicates > 1)}"
-    return f"{text}  ·  {note}" if note else text
-
-
-def _source(plan: dict[str, Any]) -> str:
-    from sim.run.api import package_version
-
-    sweep = plan["sweep"]
-    scale = sweep.get("scale")
-    return (
-        f"Source: crossings {package_version()} sweep {sweep['name']}, {sweep['design']['kind']} design, "
-        f"design seed {sweep['design'].get('seed', 0)}" + (f", scale {scale:g}" if scale is not None else "")
-    )
-
-
-def _sobol_figure(store: Path, plan: dict[str, Any], rows: list[dict[str, Any]]) -> list[Path]:
-    from sim.report.style import OKABE_ITO, new_figure, finish
-
-    every = list(dict.fromkeys(row["measure"] for row in rows))
-    names = every[:MAX_PANELS]
-    parameters = plan["parameters"]
-    fig, axes = new_figure(
-        "Which parameters drive each measure",
-        _subtitle(plan, "whiskers: 95% intervals" + _shown(names, every)),
-        nrows=len(names),
-        sharex=True,
-    )
-    x = np.arange(len(parameters))
-    width = 0.38
-    for ax, name in zip(axes, names):
-        mine = {row["parameter"]: row for row in rows if row["measure"] == name}
-        for offset, key, colour, hatch, label in (
-            (-width / 2, "S1", OKABE_ITO["blue"], None, "First order (S1)"),
-            (width / 2, "ST", OKABE_ITO["vermillion"], "//", "Total (ST)"),
-        ):
-            values = [mine[p][key] for p in parameters]
-            errors = [mine[p][f"{key}_conf"] for p in parameters]
-            ax.bar(x + offset, values, width, yerr=errors, color=colour, hatch=hatch, edgecolor="white",
-                   error_kw={"ecolor": "#333333", "capsize": 2, "linewidth": 0.8}, label=label)
-        ax.set_title(name, loc="left", fontsize=9)
-        ax.set_ylabel("Sobol index (share of variance)")
-        ax.set_xticks(x, parameters)
-        ax.axhline(0, color="#333333", linewidth=0.6)
-    axes[-1].set_xlabel("Parameter (override path)")
-    return finish(fig, axes, source=_source(plan), path_stem=store / "sobol")
-
-
-def _response_figure(store: Path, plan: dict[str, Any], measures: list[str], means: dict[str, np.ndarray]) -> list[Path]:
-    from sim.report.style import new_figure, finish, series_style
-
-    parameters = plan["parameters"]
-    points = plan["points"]
-    numeric = [i for i, _ in enumerate(parameters) if all(isinstance(p[i], (int, float)) and not isinstance(p[i], bool) for p in points)]
-    if not numeric:
-        return []
-    first = numeric[0]
-    names = measures[:MAX_PANELS]
-    others = [i for i in range(len(parameters)) if i != first]
-    fig, axes = new_figure(
-        "Response of each measure to the swept parameters",
-        _subtitle(plan, "replicate means" + _shown(names, measures)),
-        nrows=len(names),
-        sharex=True,
-    )
-    # One line per combination of the other parameters (a grid), or scattered points (lhs).
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for index, values in enumerate(points):
-        groups.setdefault(tuple(values[i] for i in others), []).append(index)
-    grid = plan["sweep"]["design"]["kind"] == "grid" and len(groups) <= 8
-    for ax, name in zip(axes, names):
-        if grid:
-            for g, (key, indexes) in enumerate(groups.items()):
-                indexes = sorted(indexes, key=lambda j: points[j][first])
-                label = ", ".join(f"{parameters[i]}={v}" for i, v in zip(others, key)) or name
-                ax.plot([points[j][first] for j in indexes], [means[name][j] for j in indexes], label=label, **series_style(g))
-        else:
-            ax.plot([p[first] for p in points], means[name], linestyle="none", label="point (replicate mean)", **{
-                k: v for k, v in series_style(0).items() if k != "linestyle"})
-        ax.set_title(name, loc="left", fontsize=9)
-        ax.set_ylabel(_unit(name))
-    axes[-1].set_xlabel(f"{parameters[first]} (as in the scenario)")
-    return finish(fig, axes, source=_source(plan), path_stem=store / "response")
-
-
-def _shown(names: list[str], every: list[str]) -> str:
-    """A subtitle note when the figure leaves measures out (all are in the CSV)."""
-    return "" if len(names) == len(every) else f"  ·  first {len(names)} of {len(every)} measures (all in the CSV)"
-
-
-def _unit(measure: str) -> str:
-    kind = measure.split(".", 1)[0]
-    if kind.startswith("wait_hours"):
-        return "Hours"
-    if kind.startswith("queue_vehicles"):
-        return "Vehicles"
-    if kind in ("y",):
-        return "y (dimensionless)"
-    return "Persons (full scale)"
+        summary.files += sobol_figure(plan, summary.sobol, store / "sobol", version=package_version())

@@ -22,7 +22,7 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -155,6 +155,15 @@ class Period(_Strict):
 
     start: dt.date = Field(description="First simulated day (ISO date).")
     end: dt.date = Field(description="Last simulated day (ISO date), inclusive.")
+    warmup_days: Int = Field(
+        0,
+        ge=0,
+        le=366,
+        description=(
+            "Days simulated before start and not reported, so that the first reported day finds the roads,"
+            " queues and trips abroad already filled by baseline traffic."
+        ),
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> "Period":
@@ -175,6 +184,15 @@ class Origin(_Strict):
     lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
     lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
     population_weight: Float = Field(gt=0, description="Relative share of departures from here.")
+    schengen_visa_factor: Float = Field(
+        1.0,
+        ge=0,
+        description=(
+            "Would-be emigrants from here hold Schengen visas this many times as often as the pool's"
+            " people.schengen_visa_share says (capped by their passports); the pool's shares are kept overall"
+            " by scaling the other origins."
+        ),
+    )
 
 
 class Country(_Strict):
@@ -199,6 +217,19 @@ class Country(_Strict):
     )
     return_share: Float = Field(
         0.0, ge=0, le=1, description="Share of emigrant parties that go home after their stay (the rest stay on)."
+    )
+    trip_days: Spread | None = Field(
+        None,
+        description="How long a regular traveller's trip here lasts, days; departures.baseline_trip_days if absent.",
+    )
+    transit_share: Float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Share of regular travellers entering here who are passing through: they stay dwell_days,"
+            " move on like emigrants, and end their trip in the next country."
+        ),
     )
 
     @model_validator(mode="after")
@@ -394,6 +425,24 @@ class Departures(_Strict):
         default_factory=lambda: Spread(distribution="lognormal", mean=7.0, cv=0.8),
         description="How long a regular traveller stays abroad before going home, days.",
     )
+    baseline_weekday_factors: list[Float] | None = Field(
+        None,
+        min_length=7,
+        max_length=7,
+        description=(
+            "Regular travellers' departures by weekday, Monday to Sunday, as factors of baseline_per_day"
+            " (their mean is taken as 1); a flat week if absent."
+        ),
+    )
+
+    @field_validator("baseline_weekday_factors")
+    @classmethod
+    def _positive_week(cls, factors: list[float] | None) -> list[float] | None:
+        if factors is not None and (min(factors) < 0 or sum(factors) <= 0):
+            raise PydanticCustomError(
+                "weekday_factors", "expected factors >= 0 with a positive sum, found {found}", {"found": factors}
+            )
+        return factors
 
 
 class Choice(_Strict):

@@ -1,0 +1,216 @@
+"""``crossings plot DIR``: every figure of a run, a comparison or a sweep, from its files alone.
+
+A folder is recognised by what it holds:
+
+* a **run** (``crossings run``): ``manifest.json`` and ``daily.csv`` (and ``flows.csv``);
+* a **comparison** (``crossings compare --out``): ``compare.json`` and ``replicates.parquet``;
+* a **sweep** store (``crossings sweep``): ``sweep.json`` and ``summary.parquet``.
+
+The figures go to ``DIR/figures/`` unless another folder is given, in each of the
+formats asked for (PNG at 200 dpi, SVG, PDF).  For a run, the reported figures of a
+targets file are drawn over the entries (:mod:`sim.report.reported`): a file given
+explicitly, or by default the project's ``calibration/targets.yaml`` over runs of
+the scenario it was written for (:func:`targets_for`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+
+from sim.scenario.errors import UsageError
+
+__all__ = ["Plotted", "plot", "plot_run", "plot_comparison", "plot_sweep", "folder_kind", "default_targets", "targets_for"]
+
+FORMATS = ("png", "svg", "pdf")
+
+
+@dataclass(frozen=True)
+class Plotted:
+    """What ``plot`` drew: the kind of folder, the files, and what it could not draw and why."""
+
+    kind: str
+    files: list[Path]
+    notes: list[str]
+
+
+def folder_kind(folder: Path) -> str:
+    """``run``, ``comparison`` or ``sweep``, by the files in ``folder``.
+
+    Raises
+    ------
+    UsageError
+        If the folder is none of them.
+    """
+    folder = Path(folder)
+    if (folder / "manifest.json").is_file() and (folder / "daily.csv").is_file():
+        return "run"
+    if (folder / "compare.json").is_file():
+        return "comparison"
+    if (folder / "sweep.json").is_file():
+        return "sweep"
+    raise UsageError(
+        f"{folder}: expected a run folder (manifest.json, daily.csv), a comparison (compare.json) "
+        f"or a sweep store (sweep.json), found {'no such folder' if not folder.is_dir() else 'none of them'}"
+    )
+
+
+def default_targets() -> Path | None:
+    """The project's ``calibration/targets.yaml`` beside the package, if it is there."""
+    import sim
+
+    path = Path(sim.__file__).resolve().parent.parent / "calibration" / "targets.yaml"
+    return path if path.is_file() else None
+
+
+def targets_for(scenario_name: str, targets: str | Path | None) -> tuple[list, Path | None, str | None]:
+    """The reported figures to draw over a run of ``scenario_name``, their file, and a note if none.
+
+    Targets given explicitly are always drawn.  The default targets file is drawn
+    only over runs of the scenario it names (``scenario:`` in the file): figures
+    reported in 2022 are the yardstick of that scenario, not of a made-up network
+    that happens to share place names.
+    """
+    from sim.calibrate.targets import load_targets
+    from sim.scenario import load_scenario
+
+    if targets is not None:
+        return list(load_targets(targets).targets), Path(targets), None
+    path = default_targets()
+    if path is None:
+        return [], None, "no targets file: entries drawn without reported figures"
+    loaded = load_targets(path)
+    own = load_scenario(loaded.scenario_path()).scenario.name
+    if own != scenario_name:
+        return [], None, (f"reported figures not drawn: {path.name} is for {own}, not {scenario_name} "
+                          "(give --targets to draw them anyway)")
+    return list(loaded.targets), path, None
+
+
+def plot(
+    folder: str | Path,
+    *,
+    out: str | Path | None = None,
+    formats: Sequence[str] = ("png", "svg"),
+    targets: str | Path | None = None,
+) -> Plotted:
+    """Draw every figure of the run, comparison or sweep in ``folder``.
+
+    Parameters
+    ----------
+    folder
+        A run folder, a comparison folder or a sweep store.
+    out
+        Where the figures go [default: ``folder/figures``].
+    formats
+        Any of ``png``, ``svg``, ``pdf``.
+    targets
+        A targets file whose reported figures are drawn over a run's entries
+        [default: :func:`default_targets`]; ignored for comparisons and sweeps.
+    """
+    folder = Path(folder)
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown or not formats:
+        raise UsageError(f"--format: expected png, svg or pdf, found {', '.join(unknown) or 'none'}")
+    kind = folder_kind(folder)
+    out_dir = Path(out) if out is not None else folder / "figures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    if kind == "run":
+        return plot_run(folder, out_dir, formats=formats, targets=targets)
+    if kind == "comparison":
+        return plot_comparison(folder, out_dir, formats=formats)
+    return plot_sweep(folder, out_dir, formats=formats)
+
+
+def _read_daily(path: Path) -> pa.Table:
+    options = pcsv.ConvertOptions(column_types={"date": "string", "place": "string", "measure": "string", "value": "float64"})
+    return pcsv.read_csv(path, convert_options=options)
+
+
+def _read_flows(path: Path) -> pa.Table:
+    names = ("origin", "crossing", "country", "onward_crossing", "onward_country")
+    types = {name: "string" for name in names} | {"persons": "float64"}
+    options = pcsv.ConvertOptions(column_types=types, strings_can_be_null=False)
+    return pcsv.read_csv(path, convert_options=options)
+
+
+def plot_run(
+    folder: Path,
+    out_dir: Path,
+    *,
+    formats: Sequence[str] = ("png",),
+    targets: str | Path | None = None,
+) -> Plotted:
+    """Every figure of one run folder (see :func:`plot`)."""
+    from sim.report import style
+    from sim.report.figures import write_run_figures
+    from sim.report.flows import flow_figure, map_figure, read_flows
+    from sim.scenario import load_scenario_data
+
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    loaded = load_scenario_data(manifest["scenario"])
+    scenario = loaded.scenario
+    seed, scale, version = int(manifest["seed"]), float(manifest["scale"]), str(manifest["version"])
+    notes: list[str] = []
+    reported, targets_path, why_not = targets_for(scenario.name, targets)
+    if why_not:
+        notes.append(why_not)
+    files = write_run_figures(
+        _read_daily(folder / "daily.csv"), out_dir,
+        scenario_name=scenario.name, seed=seed, scale=scale, version=version,
+        events=[(shock.date, shock.id) for shock in scenario.departures.shocks],
+        reported=reported, targets_name=targets_path.name if targets_path else "", formats=formats, extra=True,
+    )
+    if (folder / "flows.csv").is_file():
+        flows = read_flows(_read_flows(folder / "flows.csv"))
+        subtitle = style.run_subtitle(scenario.name, seed)
+        source = style.source_line(version, scenario.name, seed, scale)
+        files += flow_figure(flows, out_dir / "flows", subtitle=subtitle, source=source, formats=formats)
+        files += map_figure(flows, scenario, out_dir / "map", subtitle=subtitle, source=source, formats=formats)
+    else:
+        notes.append("no flows.csv (a run written before flows were recorded): no flow diagram or map; run it again")
+    return Plotted("run", files, notes)
+
+
+def plot_comparison(folder: Path, out_dir: Path, *, formats: Sequence[str] = ("png",)) -> Plotted:
+    """The fan charts and paired differences of a comparison folder (see :func:`plot`)."""
+    from sim.report.comparison import write_comparison_figures
+    from sim.run.compare import read_replicates
+
+    if not (folder / "replicates.parquet").is_file():
+        raise UsageError(
+            f"{folder}: expected replicates.parquet beside compare.json (written by crossings compare --out), "
+            "found none; run the comparison again"
+        )
+    info = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
+    files = write_comparison_figures(read_replicates(folder / "replicates.parquet"), info, out_dir, formats=formats)
+    return Plotted("comparison", files, [])
+
+
+def plot_sweep(folder: Path, out_dir: Path, *, formats: Sequence[str] = ("png",)) -> Plotted:
+    """Response curves, tornado and Sobol charts of a sweep store (see :func:`plot`).
+
+    The per-point means come from :func:`sim.run.sweep_summary.summarise`, which also
+    (re)writes the store's ``points.csv`` and ``sobol.csv``, exactly as ``crossings summarise`` does.
+    """
+    from sim.report.sweeps import response_figure, sobol_figure, tornado_figure
+    from sim.run.api import package_version
+    from sim.run.sweep_store import read_plan
+    from sim.run.sweep_summary import summarise
+
+    summary = summarise(folder, figures=False)
+    plan = read_plan(folder)
+    measures = list(summary.means)
+    version = package_version()
+    files: list[Path] = []
+    if summary.design == "sobol" and summary.sobol:
+        files += sobol_figure(plan, summary.sobol, out_dir / "sobol", version=version, formats=formats)
+    elif summary.design != "sobol":
+        files += response_figure(plan, measures, summary.means, out_dir / "response", version=version, formats=formats)
+    files += tornado_figure(plan, measures, summary.means, out_dir / "tornado", version=version, formats=formats)
+    return Plotted("sweep", files, list(summary.notes))

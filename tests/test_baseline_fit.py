@@ -1,0 +1,106 @@
+"""The shipped baseline against every reported figure (calibration/targets.yaml).
+
+The baseline runs as its committed fit report (``calibration/fitted/baseline/``) did: at
+scale 0.05 (what the suite can afford: a few seconds a run) with eight replicate seeds
+spawned from the scenario's seed.  Each target's simulated 90% band over the runs must
+meet its reported band (value ± tolerance, or range).  The targets the model is known
+not to reproduce are listed below with the reason; they are strict expected failures,
+so a change that brings one into its range fails here until it is taken off the list.
+The committed report must be what the baseline gives now, number for number.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import json
+
+import numpy as np
+import pytest
+
+from sim.calibrate.fit import fit_report
+from sim.calibrate.targets import load_targets, summarise
+
+ROOT = Path(__file__).resolve().parent.parent
+TARGETS = ROOT / "calibration" / "targets.yaml"
+REPORT = ROOT / "calibration" / "fitted" / "baseline" / "fit_report.json"
+SCALE = 0.05
+REPLICATES = 8
+
+#: Targets the baseline misses, and why (see the targets' notes and the scenario's header).
+_GEORGIA = (
+    "Georgia's counts are all its entry points, while the model's Georgia is entered by Upper Lars only"
+    " (cars, and pedestrians from 27 Sept), capped near 4,100 then ~6,000 persons a day by the lanes its queue"
+    " and waits are fitted on"
+)
+_KAZAKHSTAN_ONWARD = (
+    "~40,000 south and ~6,000 by air by 26 Sept cannot come from emigrants who entered from 21 Sept, a day or"
+    " two's drive from the southern borders, and regular travellers passing through take from those going"
+    " home (kz-out-0921-0927): the two readings pull against each other"
+)
+KNOWN_MISSES: dict[str, str] = {
+    "fi-east-0921": "the whole eastern border on the day of the announcement; the model's same-day rush from St Petersburg is short",
+    "fi-out-0925": "Sunday's 5,068 out of Finland: the weekly pattern of regular trips is mild, to keep Finland's flat weekdays",
+    "ge-0922-0923": _GEORGIA,
+    "ge-0925": _GEORGIA,
+    "ge-0926": _GEORGIA,
+    "ge-0927": _GEORGIA,
+    "ge-baseline": _GEORGIA,
+    "kz-in-0921-0927": "the ministry's 98,000: the model sends ~116,000 to keep the onward flows and Upper Lars' queue",
+    "kz-out-0921-0927": _KAZAKHSTAN_ONWARD,
+    "kz-onward-south": _KAZAKHSTAN_ONWARD,
+    "kz-onward-air": _KAZAKHSTAN_ONWARD,
+}
+
+#: Overall scores of the shipped baseline (its committed fit report), held so that a change
+#: that worsens the fit is seen.
+FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
+FIT_COVERAGE_AT_LEAST = 0.75
+
+
+@pytest.fixture(scope="module")
+def report():
+    targets = load_targets(TARGETS)
+    return fit_report(targets.scenario_path(), targets, replicates=REPLICATES, scale=SCALE, workers=2)
+
+
+@pytest.fixture(scope="module")
+def scores(report) -> dict[str, dict]:
+    return {s["id"]: s for s in report.scores}
+
+
+def _ids() -> list:
+    return [
+        pytest.param(t.id, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[t.id]))
+        if t.id in KNOWN_MISSES
+        else t.id
+        for t in load_targets(TARGETS).targets
+    ]
+
+
+@pytest.mark.parametrize("target_id", _ids())
+def test_target_is_within_its_reported_range(scores: dict[str, dict], target_id: str) -> None:
+    s = scores[target_id]
+    assert s["covered"], (
+        f"{target_id}: reported {s['reported_low']:g}–{s['reported_high']:g}, "
+        f"simulated median {s['median']:g}, 90% band {s['low']:g}–{s['high']:g}"
+    )
+
+
+def test_known_misses_are_targets() -> None:
+    ids = {t.id for t in load_targets(TARGETS).targets}
+    assert set(KNOWN_MISSES) <= ids
+
+
+def test_overall_fit_is_held(scores: dict[str, dict]) -> None:
+    overall = summarise(list(scores.values()))["fit"]
+    assert overall["mean_relative_difference"] <= FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST
+    assert overall["coverage"] >= FIT_COVERAGE_AT_LEAST
+
+
+def test_the_committed_fit_report_is_what_the_baseline_gives(report) -> None:
+    committed = json.loads(REPORT.read_text(encoding="utf-8"))
+    assert committed["seeds"] == report.seeds and committed["scale"] == SCALE
+    assert committed["values"].keys() == report.values.keys()
+    for target_id, values in report.values.items():
+        np.testing.assert_array_equal(committed["values"][target_id], values, err_msg=target_id)
