@@ -60,6 +60,7 @@ __all__ = [
     "Scenario",
     "MAX_PERIOD_DAYS",
     "MAX_SIMULATED_PERSONS",
+    "simulated_days",
     "simulated_persons",
     "too_many_persons",
     "reference_problems",
@@ -615,11 +616,16 @@ class Scenario(_Strict):
 ProblemList = list[tuple[tuple[str | int, ...], str]]
 
 MAX_PERIOD_DAYS = 731
-"""Longest period a scenario may simulate, days (two years).  The engine's rule tables
-hold every (decision day, day) pair, so memory grows with the square of the period."""
+"""Most days a scenario may simulate, warm-up included (two years).  The engine's rule
+tables hold every (decision day, day) pair, so memory grows with the square of the period."""
 MAX_SIMULATED_PERSONS = 10_000_000
 """Most persons a run may simulate (about 3 GB of memory; the default scenario at full
 scale simulates 1.1 million).  Larger cases run at a smaller ``scale``."""
+
+
+def simulated_days(scenario: Scenario) -> int:
+    """Days a run simulates: the period and the warm-up before it."""
+    return (scenario.period.end - scenario.period.start).days + 1 + scenario.period.warmup_days
 
 
 def simulated_persons(scenario: Scenario, scale: float) -> float:
@@ -635,10 +641,10 @@ def simulated_persons(scenario: Scenario, scale: float) -> float:
     Returns
     -------
     float
-        ``scale × (pool_persons + baseline_per_day × days)``: what the run holds in
-        memory (the pool is drawn in full, whoever of it leaves).
+        ``scale × (pool_persons + baseline_per_day × days)``, warm-up days included:
+        what the run holds in memory (the pool is drawn in full, whoever of it leaves).
     """
-    days = (scenario.period.end - scenario.period.start).days + 1
+    days = simulated_days(scenario)
     departures = scenario.departures
     return scale * (departures.pool_persons + departures.baseline_per_day * days)
 
@@ -662,9 +668,11 @@ def reference_problems(scenario: Scenario) -> ProblemList:
     """
 
     problems: ProblemList = []
-    days = (scenario.period.end - scenario.period.start).days + 1
+    days = simulated_days(scenario)
     if days > MAX_PERIOD_DAYS:
-        problems.append((("period", "end"), f"expected a period of at most {MAX_PERIOD_DAYS} days, found {days}"))
+        problems.append(
+            (("period", "end"), f"expected at most {MAX_PERIOD_DAYS} days simulated (warm-up included), found {days}")
+        )
     elif (persons := simulated_persons(scenario, scenario.scale)) > MAX_SIMULATED_PERSONS:
         problems.append((("departures",), too_many_persons(persons)))
     if 1440 % scenario.tick_minutes != 0:
