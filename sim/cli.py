@@ -4,6 +4,9 @@ Commands only parse options, call library functions and print.  Library code
 raises :class:`~sim.scenario.errors.ScenarioError` or
 :class:`~sim.scenario.errors.UsageError`; this module alone turns them into one
 line per problem on stderr and exit status 2 (click's own usage errors exit 2 too).
+What the machine cannot do (write to a full disk or a folder without permission,
+hold a run in memory) is one line too, with exit status 1: it is not the scenario's
+fault.  Neither ever prints a traceback.
 """
 
 from __future__ import annotations
@@ -17,16 +20,17 @@ from pathlib import Path
 import click
 
 import sim
-from sim.run.store import inside_outputs
+from sim.run.store import OutputError, inside_outputs
 from sim.scenario import Scenario, ScenarioError, UsageError, load_scenario
 
 __all__ = ["main"]
 
 EXIT_USER_ERROR = 2
+EXIT_SYSTEM_ERROR = 1
 
 
 class _Group(click.Group):
-    """A click group that reports the library's user errors without a traceback."""
+    """A click group that reports the library's user errors, and the machine's, without a traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -36,7 +40,22 @@ class _Group(click.Group):
                 click.echo(str(problem), err=True)
         except UsageError as error:
             click.echo(f"crossings: {error}", err=True)
+        except OSError as error:
+            click.echo(f"crossings: {_system_error(error)}", err=True)
+            ctx.exit(EXIT_SYSTEM_ERROR)
+        except MemoryError:
+            click.echo("crossings: out of memory (a smaller --scale simulates fewer people)", err=True)
+            ctx.exit(EXIT_SYSTEM_ERROR)
         ctx.exit(EXIT_USER_ERROR)
+
+
+def _system_error(error: OSError) -> str:
+    """One line for an error of the operating system: what failed, and where."""
+    if isinstance(error, OutputError):
+        return str(error)
+    if error.filename is None:
+        return error.strerror or str(error)
+    return f"{error.strerror or error}: {error.filename}"
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

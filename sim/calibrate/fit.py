@@ -469,6 +469,8 @@ def calibrate(
     if not resume and (checkpoint / "state.json").exists():
         raise UsageError(f"{folder} already holds a calibration: expected --resume or another --out, found its checkpoint")
 
+    # calibration.json is written last: while it is absent the folder is not a finished calibration.
+    (folder / "calibration.json").unlink(missing_ok=True)
     bands = np.array([t.band for t in fit_targets], dtype=float)
     distance = Distance.ranges(bands[:, 0], bands[:, 1], scale=[t.reference for t in fit_targets])
     data = _target_data(fit_targets)

@@ -277,7 +277,9 @@ class _Engine:
         origin = self.parties.origin[party]
         times = depart[party]
         alts = self.alternatives
-        self._go(tick, party, times, alts.origin_utility[origin], alts.origin_hours[origin], now)
+        found = self._go(tick, party, times, alts.origin_utility[origin], alts.origin_hours[origin], now)
+        # No crossing it may use (none it can reach by its means, or none that would let it in).
+        self.status[party[~found]] = Status.NO_ROUTE_HOME
 
     def _go(
         self,

@@ -22,7 +22,7 @@ from sim.run.outputs import daily_table, format_csv, people_accounting
 from sim.run.store import write_dir_atomic, write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
 from sim.scenario.errors import UsageError
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import MAX_SIMULATED_PERSONS, Scenario, simulated_persons, too_many_persons
 
 __all__ = ["Result", "run", "resolve_scenario", "package_version", "run_sha256"]
 
@@ -183,6 +183,9 @@ def run(
         raise UsageError(f"seed: expected an integer >= 0, found {seed}")
     if not 0 < scale <= 1:
         raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
+    # Validation checked the scenario's own scale; a scale given here is checked here.
+    if (persons := simulated_persons(spec, scale)) > MAX_SIMULATED_PERSONS:
+        raise UsageError(f"scale {scale:g}: {too_many_persons(persons)}; choose a smaller scale")
     began = time.perf_counter()
     ledger = simulate(spec, seed=seed, scale=scale, progress=progress)
     wall = time.perf_counter() - began

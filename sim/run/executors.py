@@ -9,8 +9,10 @@ in which results arrive does not matter.
   workers, so no state of the parent leaks into them), every core by default;
 * ``dask``: a :class:`dask.distributed.Client`, either connected to a running
   scheduler (``scheduler="tcp://HOST:PORT"``: a cluster started separately, e.g.
-  by dask-jobqueue or dask-kubernetes) or to a :class:`~dask.distributed.LocalCluster`
-  of ``workers`` single-threaded processes started for the sweep.
+  by dask-jobqueue or dask-kubernetes; its TLS, if any, comes from the dask
+  configuration) or to a :class:`~dask.distributed.LocalCluster` of ``workers``
+  single-threaded processes started for the sweep, reachable only with the temporary
+  TLS credentials it makes (see SECURITY.md).
 """
 
 from __future__ import annotations
@@ -118,8 +120,12 @@ def _dask(
             except (OSError, TimeoutError) as error:
                 raise UsageError(f"scheduler: expected a reachable dask scheduler, found {scheduler!r} ({error})") from None
         else:
+            # security=True: temporary TLS credentials that only this process and its workers
+            # hold.  The scheduler listens on a local port, and dask's messages are pickles:
+            # on a shared machine any other user could otherwise connect and run code as us.
             cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=40,
+                security=True,
             )
             client = Client(cluster)
         with client:

@@ -61,8 +61,11 @@ def daily_table(ledger: Ledger) -> pa.Table:
                     rows.append((day, place, measure, float(table[p, day])))
 
     def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int, weight: np.ndarray) -> np.ndarray:
-        keep = mask & np.isfinite(times) & (times < ledger.horizon_hours)
-        day = (times[keep] // 24).astype(np.int64)
+        # The engine settles what falls due at the period's last instant (24:00 of its
+        # last day, where stay limits counted in whole days often end) within the run,
+        # so it counts on the last day, as the engine dates it.
+        keep = mask & np.isfinite(times) & (times <= ledger.horizon_hours)
+        day = np.minimum(times[keep] // 24, days - 1).astype(np.int64)
         flat = np.bincount(place[keep] * days + day, weights=weight[keep], minlength=n_places * days)
         return flat.reshape(n_places, days) * per_person
 
@@ -172,6 +175,9 @@ def _wait_stats(
     """Person-weighted mean and 90th percentile of waits per place and day of service."""
     key = place.astype(np.int64) * days + day
     size = n_places * days
+    if len(key) == 0:  # nobody served at all
+        nothing = np.zeros((n_places, days))
+        return nothing, nothing.copy(), nothing.astype(bool)
     total = np.bincount(key, weights=weight, minlength=size)
     mean = np.divide(np.bincount(key, weights=weight * wait, minlength=size), total, out=np.zeros(size), where=total > 0)
     p90 = np.zeros(size)

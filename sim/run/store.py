@@ -15,7 +15,21 @@ from pathlib import Path
 
 from sim.scenario.errors import UsageError
 
-__all__ = ["write_file_atomic", "write_dir_atomic", "inside_outputs"]
+__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "inside_outputs"]
+
+
+class OutputError(OSError):
+    """Outputs could not be written: a full disk, a folder without permission.
+
+    Not a mistake in anyone's scenario, so the CLI reports it with its own exit
+    status; the message names the result that was not written, not a temporary file.
+    """
+
+    def __init__(self, path: Path, error: OSError) -> None:
+        super().__init__(error.errno, error.strerror or str(error), str(path))
+
+    def __str__(self) -> str:
+        return f"could not write {self.filename}: {self.strerror}"
 
 
 def write_file_atomic(path: Path, data: str | bytes) -> None:
@@ -31,8 +45,10 @@ def write_file_atomic(path: Path, data: str | bytes) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and not isinstance(error, OutputError):
+            raise OutputError(path, error) from error
         raise
 
 
@@ -67,8 +83,11 @@ def write_dir_atomic(destination: Path, fill: Callable[[Path], None]) -> Path:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.rename(tmp, destination)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError):
+            # Named by the folder the user asked for, not the temporary one inside it.
+            raise OutputError(destination, error) from error
         raise
     return destination
 

@@ -36,7 +36,7 @@ from pydantic_core import PydanticCustomError
 from sim.run.compare import replicate_seeds
 from sim.run.designs import ParameterSpace, design_points
 from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.loading import load_scenario, read_yaml_file
+from sim.scenario.loading import existing_file, load_scenario, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
 from sim.scenario.schema import Float, StrictModel
 
@@ -221,7 +221,7 @@ class CrossingsTarget(Target):
         if spec.base is None:
             return [problem_at(("base",), "expected a scenario file (model crossings needs one), found nothing", data, source, file)]
         path = folder / spec.base
-        if not path.is_file():
+        if existing_file(path) is None:
             return [problem_at(("base",), f"expected an existing scenario file, found {spec.base!r}", data, source, file)]
         load_scenario(path)  # the base's own problems, at their lines in it
         return []

@@ -66,7 +66,8 @@ def prepare_store(store: Path, plan: dict[str, Any], *, resume: bool, force: boo
     (store / "runs").mkdir(parents=True, exist_ok=True)
     # A stale summary must never sit beside an unfinished store.
     (store / SUMMARY).unlink(missing_ok=True)
-    for partial in (store / "runs").glob(".*"):
+    # Runs interrupted while writing: their temporary folders, and temporary files in their folders.
+    for partial in [*(store / "runs").glob(".*"), *(store / "runs").glob("*/.*.tmp")]:
         if partial.is_dir():
             shutil.rmtree(partial, ignore_errors=True)
         else:

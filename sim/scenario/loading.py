@@ -7,15 +7,17 @@ line per mistake, ``FILE:LINE:COL: key.path: expected …, found …``, never a
 traceback.  So loading happens in stages, each of which can only produce
 :class:`~sim.scenario.errors.Problem` objects:
 
-1. **Read**: at most :data:`MAX_SCENARIO_BYTES`, UTF-8 only.
+1. **Read**: at most :data:`MAX_SCENARIO_BYTES` (a larger file is refused before
+   it is read), UTF-8 only.
 2. **Parse** with ruamel.yaml (round-trip, pure Python, YAML 1.2, so ``NO`` stays
    the string ``"NO"``) into a *node graph* only: nothing is constructed from a
    tag, so ``!!python/object`` can do no harm, and aliases are still shared nodes.
 3. **Convert** the nodes into *located* plain data (:class:`_Located`: a value plus
    the file/line/col of its key or list item).  This is where untrusted structure
    is refused: non-standard tags, duplicate keys, nesting deeper than
-   :data:`MAX_DEPTH`, and more than :data:`MAX_NODES` nodes once aliases are
-   expanded (a "billion laughs" file stops here, quickly).
+   :data:`MAX_DEPTH`, and more than :data:`MAX_NODES` nodes, as written (counted
+   while parsing, which stops there) or once aliases are expanded (a "billion
+   laughs" file stops here, quickly).
 4. **Extend**: ``extends: base.yaml`` deep-merges the parent under the child (see
    :func:`_merge`); positions travel with the values, so a value inherited from
    the parent is reported at its line in the parent.  Mappings merge key by key.
@@ -38,6 +40,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
+import re
+import stat
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +52,7 @@ from typing import Any
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
+from ruamel.yaml.composer import Composer
 from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from ruamel.yaml.reader import ReaderError
@@ -68,18 +74,34 @@ __all__ = [
     "MAX_SCENARIO_BYTES",
     "MAX_NODES",
     "MAX_DEPTH",
+    "MAX_EXTENDS",
     "LoadedScenario",
+    "existing_file",
     "load_scenario",
     "load_scenario_data",
     "read_yaml_file",
 ]
 
-MAX_SCENARIO_BYTES = 5 * 1024 * 1024
-"""Largest scenario file read, bytes; real scenarios are a few kB."""
-MAX_NODES = 100_000
-"""Most YAML nodes a file may expand to, counting every use of an alias."""
+MAX_SCENARIO_BYTES = 512 * 1024
+"""Largest scenario (or sweep, params, targets) file read, bytes.
+
+The largest real file, ``scenarios/mobilization-2022.yaml``, is 80 kB (most of it the
+comments citing sources).  The pure-Python YAML parser reads plain text at about
+1 MB/s, so 512 KiB keeps the worst case well inside the 2 s a bad file may take."""
+MAX_NODES = 10_000
+"""Most YAML nodes a file may hold, and may expand to counting every use of an alias.
+
+Parsing costs about 50 µs a node, so a file dense with tiny values is stopped at this
+count, not at its size; the largest real scenario has 1,814 nodes."""
 MAX_DEPTH = 50
 """Deepest nesting of mappings and lists allowed in a file."""
+MAX_EXTENDS = 16
+"""Most files in a chain of ``extends`` (the file itself included)."""
+
+# ruamel.yaml's scanner looks up to 1024 characters ahead for a simple key, at a cost
+# quadratic in the flow collections opened on the way: a line of 10,000 '[' costs it
+# a second before the depth limit can stop it.  Such a run is refused first, at C speed.
+_FLOW_RUN = re.compile(r"(?:[\[{][ \t]*){%d}" % (MAX_DEPTH + 1))
 
 SET_FILE = "<set>"
 """The file name problems of ``--set`` overrides are reported under."""
@@ -314,24 +336,29 @@ def _plain_of(tree: _Located) -> Any:
 
 
 def _read_text(path: Path, shown: str, kind: str = "scenario") -> str:
-    """The file's text; refuses missing, oversized and non-UTF-8 files."""
+    """The file's text; refuses missing, oversized and non-UTF-8 files.
+
+    The size is checked before reading (a regular file's size is known), and the read
+    itself stops one byte past the limit (a device or a pipe has no size to ask).
+    """
 
     def fail(line: int, col: int, message: str) -> ScenarioError:
         return ScenarioError([Problem(shown, line, col, "", message)])
 
     try:
         with path.open("rb") as stream:
-            # Read one byte past the limit: enough to know, without reading a huge file.
+            info = os.fstat(stream.fileno())
+            if stat.S_ISREG(info.st_mode) and info.st_size > MAX_SCENARIO_BYTES:
+                raise fail(0, 0, _too_large(_bytes(info.st_size)))
             raw = stream.read(MAX_SCENARIO_BYTES + 1)
-    except FileNotFoundError:
+    except (FileNotFoundError, ValueError):  # ValueError: a NUL byte, which no file name has
         raise fail(0, 0, f"expected an existing {kind} file, found nothing") from None
     except IsADirectoryError:
         raise fail(0, 0, f"expected a {kind} file, found a directory") from None
     except OSError as error:
         raise fail(0, 0, f"expected a readable {kind} file, found an error: {error.strerror}") from None
     if len(raw) > MAX_SCENARIO_BYTES:
-        limit = MAX_SCENARIO_BYTES // (1024 * 1024)
-        raise fail(0, 0, f"expected a file of at most {limit} MiB, found a larger one")
+        raise fail(0, 0, _too_large("more"))
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -340,14 +367,33 @@ def _read_text(path: Path, shown: str, kind: str = "scenario") -> str:
         raise fail(line, col, f"expected UTF-8 text, found byte 0x{raw[error.start]:02x}") from None
 
 
+def _too_large(found: str) -> str:
+    return f"expected a file of at most {_bytes(MAX_SCENARIO_BYTES)}, found {found}"
+
+
+def _bytes(size: int) -> str:
+    """A size as people write it: ``512 KiB``, ``100 MiB``, ``3.5 GiB`` (bytes below 1 KiB)."""
+    for unit, factor in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if size >= factor:
+            return f"{size / factor:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"
+
+
 def _parse(text: str, file: str, *, root_mapping: bool = True, kind: str = "scenario") -> _Located:
     """YAML text -> located plain data, or ScenarioError with every problem found."""
 
     yaml = YAML(typ="rt", pure=True)
-    # Recent ruamel.yaml versions stop their recursive composer here (older ones
-    # ignore it and hit RecursionError, handled below); the converter enforces
-    # MAX_DEPTH itself in any case, including nesting built from aliases.
+    # ruamel.yaml (>= 0.19) stops its recursive composer here, so a file nested 10,000
+    # deep never reaches Python's recursion limit; the converter enforces MAX_DEPTH
+    # itself in any case, including nesting built from aliases.
     yaml.max_depth = MAX_DEPTH + 2
+    yaml.Composer = _BoundedComposer
+    deep = _FLOW_RUN.search(text)
+    if deep is not None:
+        # The opener that passes the limit: the last one of the run.
+        at = deep.start() + len(deep.group().rstrip(" \t")) - 1
+        line = text.count("\n", 0, at) + 1
+        raise ScenarioError([Problem(file, line, at - (text.rfind("\n", 0, at) + 1) + 1, "", _too_deep())])
     try:
         with warnings.catch_warnings():
             # A reused anchor name is legal YAML (the later one wins); no need to warn.
@@ -372,6 +418,26 @@ def _parse(text: str, file: str, *, root_mapping: bool = True, kind: str = "scen
     return converter.run(root)
 
 
+class _NodeBudgetSpent(MarkedYAMLError):
+    """Raised by :class:`_BoundedComposer` at the first node past :data:`MAX_NODES`."""
+
+
+class _BoundedComposer(Composer):
+    """ruamel.yaml's composer, stopping at the first node past :data:`MAX_NODES`.
+
+    Counting while composing (not afterwards) is what bounds the time: the parser
+    never reads past the node that spends the budget.
+    """
+
+    composed = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self.composed += 1
+        if self.composed > MAX_NODES:
+            raise _NodeBudgetSpent(problem="too many nodes", problem_mark=self.parser.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 def _too_deep() -> str:
     return f"expected at most {MAX_DEPTH} levels of nesting, found more"
 
@@ -389,6 +455,8 @@ def _syntax_problem(error: YAMLError, text: str, file: str) -> Problem:
         return Problem(file, 0, 0, "", f"expected valid YAML, found an error: {error}")
     if type(error).__name__ == "MaxDepthExceededError":  # the class is missing from older ruamel.yaml
         message = _too_deep()
+    elif isinstance(error, _NodeBudgetSpent):
+        message = f"expected at most {MAX_NODES} YAML nodes, found more"
     else:
         message = _yaml_message(error.problem or "", error.context or "")
     mark = error.problem_mark or error.context_mark
@@ -609,16 +677,35 @@ def _resolve_extends(path: Path, shown: str, chain: tuple[tuple[Path, str], ...]
     parent_path = path.parent / extends.value
     parent_shown = str(Path(shown).parent / extends.value)
     here = (*chain, (path.resolve(), shown))
-    if parent_path.resolve() in [seen for seen, _ in here]:
-        cycle = " -> ".join([name for _, name in here] + [parent_shown])
+    parent_file = existing_file(parent_path)
+    seen = [resolved for resolved, _ in here]
+    if parent_file in seen:
+        # Named as it was first met, so the cycle reads as one: a -> b -> a.
+        cycle = " -> ".join([name for _, name in here] + [here[seen.index(parent_file)][1]])
         raise ScenarioError(
             [Problem(*extends.position, "extends", f"expected no cycle of extends, found {cycle}")]
         )
-    if not parent_path.is_file():
+    if parent_file is None:
         raise ScenarioError(
-            [Problem(*extends.position, "extends", f"expected an existing file, found {extends.value!r}")]
+            [Problem(*extends.position, "extends", f"expected an existing file, found {describe(extends.value)}")]
+        )
+    if len(here) >= MAX_EXTENDS:
+        raise ScenarioError(
+            [Problem(*extends.position, "extends", f"expected at most {MAX_EXTENDS} files in a chain of extends, found more")]
         )
     return _merge(_resolve_extends(parent_path, parent_shown, here), tree)
+
+
+def existing_file(path: Path) -> Path | None:
+    """``path`` resolved if it names an existing regular file, else None.
+
+    A path no file can have (a NUL byte, a name too long) is simply not one, rather
+    than an error from the operating system.
+    """
+    try:
+        return path.resolve() if path.is_file() else None
+    except (OSError, ValueError):
+        return None
 
 
 def _merge(parent: _Located, child: _Located) -> _Located:

@@ -60,7 +60,8 @@ IDENTIFIER_KEYS = ("id", "iso")
 _PATTERNS = {
     r"^[a-z0-9][a-z0-9-]*$": "a lower-case identifier (letters, digits, dashes)",
     r"^[A-Z]{2}$": "a two-letter upper-case ISO country code",
-    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "a name of letters, digits, '_', '.', '-'",
+    # Only scenario names use it; they name the folder outputs/<name>-<seed>/, so say so.
+    r"^[A-Za-z0-9][A-Za-z0-9_.-]*$": "a folder name inside outputs/ (a letter or digit, then letters, digits, '_', '.', '-')",
 }
 
 # pydantic error type -> what was expected; the found part is the offending input.

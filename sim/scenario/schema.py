@@ -58,6 +58,11 @@ __all__ = [
     "AnnouncementPolicy",
     "Policy",
     "Scenario",
+    "MAX_PERIOD_DAYS",
+    "MAX_SIMULATED_PERSONS",
+    "simulated_days",
+    "simulated_persons",
+    "too_many_persons",
     "reference_problems",
 ]
 
@@ -107,16 +112,29 @@ Float = Annotated[float, Strict(), AllowInfNan(False)]
 """A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 
 
+# Bounds no real value comes near, so that a valid file cannot overflow the engine's
+# clock (hours as int64 days) or its memory (a lane bank per lane).
+MAX_LANES = 1_000
+"""Most lanes of one mode at one crossing."""
+MAX_SERVICE_MINUTES = 100_000.0
+"""Longest mean service time, minutes (about 70 days)."""
+MAX_TRAVEL_HOURS = 10_000.0
+"""Longest travel time given for an origin, hours (about 14 months)."""
+MAX_CV = 100.0
+"""Largest coefficient of variation of a random duration (beyond it the lognormal overflows)."""
+
+
 class ServiceTime(_Strict):
     """Time one lane spends on one unit (a car, or one person on foot or in a bus)."""
 
     distribution: Literal["exponential", "lognormal", "gamma", "fixed"] = Field(
         "lognormal", description="Shape of the service-time distribution."
     )
-    mean_minutes: Float = Field(gt=0, description="Mean service time, minutes.")
+    mean_minutes: Float = Field(gt=0, le=MAX_SERVICE_MINUTES, description="Mean service time, minutes.")
     cv: Float = Field(
         0.5,
         ge=0,
+        le=MAX_CV,
         description="Coefficient of variation (sd / mean); ignored for exponential (1) and fixed (0).",
     )
 
@@ -128,7 +146,9 @@ class Spread(_Strict):
         "lognormal", description="Shape of the distribution."
     )
     mean: Float = Field(gt=0, description="Mean, in the unit the field's name gives.")
-    cv: Float = Field(0.5, ge=0, description="Coefficient of variation; ignored for exponential (1) and fixed (0).")
+    cv: Float = Field(
+        0.5, ge=0, le=MAX_CV, description="Coefficient of variation; ignored for exponential (1) and fixed (0)."
+    )
 
 
 class Period(_Strict):
@@ -227,7 +247,9 @@ class Country(_Strict):
 class ModeSpec(_Strict):
     """Lanes of one mode at one crossing, and how long each unit takes."""
 
-    lanes: Int = Field(ge=1, description="Parallel lanes (booths) serving this mode, outbound to the destination.")
+    lanes: Int = Field(
+        ge=1, le=MAX_LANES, description="Parallel lanes (booths) serving this mode, outbound to the destination."
+    )
     service: ServiceTime = Field(description="Service time per unit: a car for car, a person for foot, bus and boat.")
 
 
@@ -306,9 +328,9 @@ class Crossing(_Strict):
 class Travel(_Strict):
     """How travel times are computed where they are not given."""
 
-    speed_kmh: Float = Field(60.0, gt=0, description="Door-to-border speed, km/h.")
+    speed_kmh: Float = Field(60.0, ge=1, description="Door-to-border speed, km/h.")
     detour_factor: Float = Field(
-        1.3, ge=1, description="Road distance / great-circle distance."
+        1.3, ge=1, le=10, description="Road distance / great-circle distance."
     )
 
 
@@ -482,7 +504,9 @@ class EntryPolicy(_PolicyBase):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
     accepts: list[Document] = Field(description="Documents accepted while in force.")
     visa_free_days: Int | None = Field(None, ge=0, description="Visa-free stay while in force, days.")
-    who: Who = Field(default_factory=Who, description="Whom the rule concerns (by group); everyone if absent.")
+    who: Who = Field(
+        default_factory=Who, description="Whom the rule concerns, by group only (its accepts selects by document); everyone if absent."
+    )
 
 
 class ExitScreeningPolicy(_PolicyBase):
@@ -503,8 +527,10 @@ class CapacityPolicy(_PolicyBase):
     kind: Literal["capacity"]
     crossing: str = Field(description="Id of the crossing.")
     mode: Mode = Field(description="The mode whose capacity changes.")
-    lanes: Int | None = Field(None, ge=1, description="Lanes while in force.")
-    service_mean_minutes: Float | None = Field(None, gt=0, description="Mean service time while in force, minutes.")
+    lanes: Int | None = Field(None, ge=1, le=MAX_LANES, description="Lanes while in force.")
+    service_mean_minutes: Float | None = Field(
+        None, gt=0, le=MAX_SERVICE_MINUTES, description="Mean service time while in force, minutes."
+    )
     seats_per_day: Float | None = Field(None, gt=0, description="Air: seats a day while in force.")
 
 
@@ -589,6 +615,47 @@ class Scenario(_Strict):
 
 ProblemList = list[tuple[tuple[str | int, ...], str]]
 
+MAX_PERIOD_DAYS = 731
+"""Most days a scenario may simulate, warm-up included (two years).  The engine's rule
+tables hold every (decision day, day) pair, so memory grows with the square of the period."""
+MAX_SIMULATED_PERSONS = 10_000_000
+"""Most persons a run may simulate (about 3 GB of memory; the default scenario at full
+scale simulates 1.1 million).  Larger cases run at a smaller ``scale``."""
+
+
+def simulated_days(scenario: Scenario) -> int:
+    """Days a run simulates: the period and the warm-up before it."""
+    return (scenario.period.end - scenario.period.start).days + 1 + scenario.period.warmup_days
+
+
+def simulated_persons(scenario: Scenario, scale: float) -> float:
+    """Persons a run of ``scenario`` at ``scale`` generates: its pool and baseline travellers.
+
+    Parameters
+    ----------
+    scenario
+        The scenario.
+    scale
+        Fraction of people simulated.
+
+    Returns
+    -------
+    float
+        ``scale × (pool_persons + baseline_per_day × days)``, warm-up days included:
+        what the run holds in memory (the pool is drawn in full, whoever of it leaves).
+    """
+    days = simulated_days(scenario)
+    departures = scenario.departures
+    return scale * (departures.pool_persons + departures.baseline_per_day * days)
+
+
+def too_many_persons(persons: float) -> str:
+    """The message for a run that would simulate more than :data:`MAX_SIMULATED_PERSONS`."""
+    return (
+        f"expected at most {MAX_SIMULATED_PERSONS:,} simulated persons "
+        f"(scale × (pool_persons + baseline_per_day × days)), found {persons:,.0f}"
+    )
+
 
 def reference_problems(scenario: Scenario) -> ProblemList:
     """Cross-field problems of a scenario that is valid field by field.
@@ -601,6 +668,13 @@ def reference_problems(scenario: Scenario) -> ProblemList:
     """
 
     problems: ProblemList = []
+    days = simulated_days(scenario)
+    if days > MAX_PERIOD_DAYS:
+        problems.append(
+            (("period", "end"), f"expected at most {MAX_PERIOD_DAYS} days simulated (warm-up included), found {days}")
+        )
+    elif (persons := simulated_persons(scenario, scenario.scale)) > MAX_SIMULATED_PERSONS:
+        problems.append((("departures",), too_many_persons(persons)))
     if 1440 % scenario.tick_minutes != 0:
         problems.append((("tick_minutes",), f"expected a divisor of 1440, found {scenario.tick_minutes}"))
     _unique(problems, "origins", [o.id for o in scenario.origins])
@@ -636,6 +710,10 @@ def reference_problems(scenario: Scenario) -> ProblemList:
             elif hours <= 0:
                 problems.append(
                     (("crossings", i, "travel_hours", origin_id), f"expected hours > 0, found {hours}")
+                )
+            elif hours > MAX_TRAVEL_HOURS:
+                problems.append(
+                    (("crossings", i, "travel_hours", origin_id), f"expected hours <= {MAX_TRAVEL_HOURS:g}, found {hours:g}")
                 )
     _unique(problems, "departures.shocks", [s.id for s in scenario.departures.shocks])
     for i, shock in enumerate(scenario.departures.shocks):
@@ -679,6 +757,15 @@ def reference_problems(scenario: Scenario) -> ProblemList:
                 )
             if isinstance(policy, CapacityPolicy) and mode in crossing.modes:
                 problems.extend(_capacity_problems(where, policy))
+        if isinstance(policy, EntryPolicy) and policy.who.documents is not None:
+            # The entry tables are per group: a documents selector would be silently ignored.
+            problems.append(
+                (
+                    (*where, "who", "documents"),
+                    "expected only groups in who of an entry rule (its accepts says which documents admit), "
+                    "found documents",
+                )
+            )
         country = getattr(policy, "country", None)
         if country is not None and country not in isos:
             problems.append(((*where, "country"), _unknown("country", country, isos)))
