@@ -202,8 +202,15 @@ class _Engine:
         self._claim_shares = np.array([p.claim_share for p in self.asylum] + [0.0])
         self._at_border = np.array([p.at_border for p in self.asylum] + [False])
         self._country_index = {c.iso: i for i, c in enumerate(scenario.countries)}
-        self._at_border_countries = np.array([self._country_index[p.country] for p in self.asylum if p.at_border])
-        self._columns: dict[int, np.ndarray] = {}
+        # Tracks taking claims at the border: (policy, days in force, first day known, country).
+        self._at_border_tracks = [
+            (p, policy_days(scenario, p), known_from_day(scenario, p), self._country_index[p.country])
+            for p in self.asylum
+            if p.at_border
+        ]
+        self._at_border_country = np.zeros(len(scenario.countries), dtype=bool)
+        self._at_border_country[[country for *_, country in self._at_border_tracks]] = True
+        self._usable = self._usable_table(self.alternatives, len(scenario.countries))
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -322,34 +329,37 @@ class _Engine:
     ) -> np.ndarray:
         """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves.
 
-        Parties are taken in kinds (country left, car or not, able to fly or not), each
-        looking only at the alternatives its kind may use, which is where the time goes.
+        A party may use only the alternatives of its kind (country left, car or not, able
+        to fly or not).  The whole batch is looked at in one pass over the alternatives any
+        of its kinds may use, each party's others ruled out: one pass per batch instead of
+        one per kind, which is where the time went.  The choice is the same as looking at
+        a party's own alternatives alone: the logit's noise belongs to the alternative, and
+        ties go to the lowest alternative either way.
         """
         parties = self.parties
-        car, fly = parties.car[party], parties.can_fly[party]
-        kind = (leaving.astype(np.int64) + 1) * 4 + car * 2 + fly
-        choice = np.full(len(party), -1, dtype=np.int32)
-        wait = self._reported_wait(now)
-        for key in np.unique(kind).tolist():
-            columns = self._columns_for(key)
-            if len(columns) == 0:
-                continue
-            rows = np.flatnonzero(kind == key)
-            sub = self._choose_among(
-                party[rows], attempt[rows], utility[rows][:, columns], hours[rows], times[rows], wait, columns
-            )
-            choice[rows] = np.where(sub >= 0, columns[np.maximum(sub, 0)], -1)
-        return choice
+        kind = (leaving.astype(np.int64) + 1) * 4 + parties.car[party] * 2 + parties.can_fly[party]
+        present = np.zeros(len(self._usable), dtype=bool)
+        present[kind] = True
+        columns = np.flatnonzero(self._usable[present].any(axis=0))
+        if len(columns) == 0:
+            return np.full(len(party), -1, dtype=np.int32)
+        sub = self._choose_among(
+            party, attempt, utility[:, columns], hours, times, self._reported_wait(now), columns,
+            self._usable[kind[:, None], columns[None, :]],
+        )
+        return np.where(sub >= 0, columns[np.maximum(sub, 0)], -1).astype(np.int32)
 
-    def _columns_for(self, key: int) -> np.ndarray:
-        """Alternatives open to a kind of party: out of its country, by its modes."""
-        columns = self._columns.get(key)
-        if columns is None:
-            alts = self.alternatives
+    @staticmethod
+    def _usable_table(alternatives: Alternatives, n_countries: int) -> np.ndarray:
+        """Alternatives each kind of party may use: out of its country, by its modes.
+
+        Row ``(leaving + 1) * 4 + car * 2 + can_fly`` (``leaving`` -1 for the home country).
+        """
+        usable = np.zeros(((n_countries + 1) * 4, len(alternatives)), dtype=bool)
+        for key in range(len(usable)):
             leaving, car, fly = key // 4 - 1, bool(key & 2), bool(key & 1)
-            usable = np.where(alts.air, fly, alts.car == car) & (alts.leaving == leaving)
-            columns = self._columns[key] = np.flatnonzero(usable)
-        return columns
+            usable[key] = np.where(alternatives.air, fly, alternatives.car == car) & (alternatives.leaving == leaving)
+        return usable
 
     def _choose_among(
         self,
@@ -360,8 +370,9 @@ class _Engine:
         times: np.ndarray,
         wait: np.ndarray,
         columns: np.ndarray,
+        usable: np.ndarray,
     ) -> np.ndarray:
-        """Index into ``columns`` of each party's choice (-1: none allowed)."""
+        """Index into ``columns`` of each party's choice (-1: none allowed); ``usable`` rules out the others."""
         alts = self.alternatives
         parties = self.parties
         country = alts.country[columns]
@@ -373,13 +384,15 @@ class _Engine:
         group = parties.group[party].astype(np.int64)
         known = self.accepted_known[decision_day[:, None], country[None, :], arrival_day, group[:, None]]
         allowed = (known & parties.documents[party][:, None]) != 0
-        allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day, country)
+        if self._at_border_country[country].any():
+            allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day, country)
         # A crossing closed when the party reaches it turns it away at once, and one that
         # closes while it waits turns it away then: it must be known open on both days.
         reach_day = np.minimum((reach // 24).astype(np.int64), self.days - 1)
         allowed &= self.open_known[decision_day[:, None], columns[None, :], arrival_day]
         allowed &= self.open_known[decision_day[:, None], columns[None, :], reach_day]
-        allowed &= ~self.excluded[party][:, country]
+        allowed &= ~self.excluded[party[:, None], country[None, :]]
+        allowed &= usable
         total = utility + self.scenario.choice.wait_hour_utility * wait[None, :]
         uniform = parties.draws(party, attempt, "choice")
         return choose(total, allowed, uniform, columns)
@@ -400,19 +413,14 @@ class _Engine:
         destination.  Shape (parties, alternatives).
         """
         planned = np.zeros(arrival_day.shape, dtype=bool)
-        if not np.isin(country, self._at_border_countries).any():
-            return planned
         parties = self.parties
         pool = parties.component[party] != BASELINE
         uniform = parties.draws(party, attempt, "claim")
         group, documents = parties.group[party], parties.documents[party]
-        for k, policy in enumerate(self.asylum):
-            if not policy.at_border:
-                continue
-            span = policy_days(self.scenario, policy)
+        for policy, span, known_from, policy_country in self._at_border_tracks:
             intends = pool & (uniform < policy.claim_share) & concerns(policy.who, group, documents)
-            intends &= decision_day >= known_from_day(self.scenario, policy)
-            to_country = country == self._country_index[policy.country]
+            intends &= decision_day >= known_from
+            to_country = country == policy_country
             in_force = (arrival_day >= span.start) & (arrival_day < span.stop)
             planned |= intends[:, None] & to_country[None, :] & in_force
         return planned
