@@ -33,6 +33,7 @@ __all__ = ["ATTEMPT_DRAWS", "POOL", "BASELINE", "AttemptDraws", "Parties", "gene
 
 #: Per-attempt uniforms, one row per party and attempt.
 ATTEMPT_DRAWS = ("choice", "service", "screen", "entry", "retry", "claim", "grant", "dwell", "next")
+_DRAW_COLUMN = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
 POOL, BASELINE = 0, 1
 
 
@@ -42,7 +43,10 @@ class AttemptDraws:
     Attempt ``k`` of every party of a component comes from that component's ``k``-th
     spawned sequence, one row per party *as generated* (before the parties that do not
     depart in the period are dropped), so a party's draws never depend on how many
-    others depart, or how many attempts anyone makes.
+    others depart, or how many attempts anyone makes.  The rows stay where the
+    generator put them, all components one after the other in one block per attempt
+    number, and each party knows its row: drawing a block is one call to the
+    generator, with nothing moved.
 
     Parameters
     ----------
@@ -59,32 +63,48 @@ class AttemptDraws:
         n_parties: int,
         max_attempts: int,
     ) -> None:
-        self._sources = [(seq.spawn(max_attempts), rows, kept, position) for seq, rows, kept, position in sources]
-        self._n = n_parties
+        self._children: list[tuple[list[np.random.SeedSequence], int, int]] = []
+        self._row = np.zeros(n_parties, dtype=np.int64)
+        offset = 0
+        for seq, rows, kept, position in sources:
+            self._children.append((seq.spawn(max_attempts), offset, rows))
+            self._row[position] = offset + kept
+            offset += rows
+        self._rows = offset
         self._blocks: list[np.ndarray | None] = [None] * max_attempts
 
     def block(self, attempt: int) -> np.ndarray:
-        """All parties' uniforms for attempt number ``attempt``, shape (parties, len(ATTEMPT_DRAWS))."""
+        """Every generated row's uniforms for attempt number ``attempt``, shape (rows, len(ATTEMPT_DRAWS)).
+
+        Party ``p``'s row is ``rows_of(p)``.
+        """
         block = self._blocks[attempt]
         if block is None:
-            block = np.empty((self._n, len(ATTEMPT_DRAWS)), dtype=np.float32)
-            for children, rows, kept, position in self._sources:
+            block = np.empty((self._rows, len(ATTEMPT_DRAWS)), dtype=np.float32)
+            for children, offset, rows in self._children:
                 generator = np.random.Generator(np.random.PCG64(children[attempt]))
-                block[position] = generator.random(size=(rows, len(ATTEMPT_DRAWS)), dtype=np.float32)[kept]
+                generator.random(out=block[offset : offset + rows], dtype=np.float32)
             self._blocks[attempt] = block
         return block
 
+    def rows_of(self, party: np.ndarray) -> np.ndarray:
+        """Each party's row in the blocks."""
+        return self._row[party]
+
     def __call__(self, party: np.ndarray, attempt: np.ndarray, draw: str | None = None) -> np.ndarray:
         """Uniforms of ``party`` at ``attempt`` (element-wise): one draw, or all of them."""
-        column = slice(None) if draw is None else ATTEMPT_DRAWS.index(draw)
+        column = slice(None) if draw is None else _DRAW_COLUMN[draw]
+        row = self._row[party]
         attempt = np.asarray(attempt)
-        first = int(attempt[0]) if len(attempt) else 0
-        if len(attempt) == 0 or (attempt == first).all():
-            return self.block(first)[party, column]
+        if len(attempt) == 0:
+            return self.block(0)[row, column]
+        first = int(attempt[0])
+        if (attempt == first).all():
+            return self.block(first)[row, column]
         out = np.empty((len(party), len(ATTEMPT_DRAWS)), dtype=np.float32)[:, column]
-        for k in np.unique(attempt):
+        for k in np.unique(attempt).tolist():
             match = attempt == k
-            out[match] = self.block(int(k))[party[match], column]
+            out[match] = self.block(k)[row[match], column]
         return out
 
 
