@@ -34,6 +34,7 @@ import numpy as np
 import simpy
 
 from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
+from sim.model.days import day_of
 from sim.model.departures import hours_in_period
 from sim.model.ledger import (
     CLAIM_COLUMNS,
@@ -61,7 +62,7 @@ from sim.model.policies import (
 from sim.model.population import ATTEMPT_DRAWS, BASELINE, Parties, generate_parties
 from sim.model.queueing import ABANDONED, CLOSED, SERVED, LaneBank, scaled_schedule
 from sim.model.randomness import make_streams
-from sim.model.routes import Alternatives, build_alternatives, choose
+from sim.model.routes import Alternatives, build_alternatives, choose_pairs
 from sim.model.spread import spread_quantile
 from sim.scenario.schema import Scenario
 
@@ -211,6 +212,9 @@ class _Engine:
         self._at_border_country = np.zeros(len(scenario.countries), dtype=bool)
         self._at_border_country[[country for *_, country in self._at_border_tracks]] = True
         self._usable = self._usable_table(self.alternatives, len(scenario.countries))
+        # Flat views of the rules as known, for one gather per batch of (party, alternative) pairs.
+        self._accepted_known_flat = self.accepted_known.reshape(-1)
+        self._open_known_flat = self.open_known.reshape(-1)
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -277,7 +281,7 @@ class _Engine:
         origin = self.parties.origin[party]
         times = depart[party]
         alts = self.alternatives
-        self._go(tick, party, times, alts.origin_utility[origin], alts.origin_hours[origin], now)
+        self._go(tick, party, times, alts.origin_utility, alts.origin_hours, origin, now)
 
     def _go(
         self,
@@ -286,28 +290,32 @@ class _Engine:
         times: np.ndarray,
         utility: np.ndarray,
         hours: np.ndarray,
+        source: np.ndarray,
         now: float,
         leaving: np.ndarray | None = None,
     ) -> np.ndarray:
         """Choose and set off; returns which parties found a way (the others are untouched).
 
-        ``leaving`` is the country each party sets off from (``HOME`` for the home
-        country); by default the country it is in.
+        ``utility`` and ``hours`` are tables of utility per alternative and travel hours
+        per crossing, one row per place a party may set off from; ``source`` is each
+        party's row.  ``leaving`` is the country each party sets off from (``HOME`` for
+        the home country); by default the country it is in.
         """
         attempt = self.next_attempt[party]
         has_attempt = attempt < self.scenario.people.max_attempts
         if leaving is None:
             leaving = self.country[party]
         alt = np.full(len(party), -1, dtype=np.int32)
-        if has_attempt.any():
-            p = party[has_attempt]
+        if has_attempt.all():
+            alt = self._choose(party, attempt, utility, hours, source, times, now, leaving)
+        elif has_attempt.any():
             alt[has_attempt] = self._choose(
-                p, attempt[has_attempt], utility[has_attempt], hours[has_attempt], times[has_attempt], now,
-                leaving[has_attempt],
+                party[has_attempt], attempt[has_attempt], utility, hours, source[has_attempt], times[has_attempt],
+                now, leaving[has_attempt],
             )
         ok = alt >= 0
-        party, alt, times, hours, attempt = party[ok], alt[ok], times[ok], hours[ok], attempt[ok]
-        arrive = times + hours[np.arange(len(party)), self.alternatives.crossing[alt]]
+        party, alt, times, source, attempt = party[ok], alt[ok], times[ok], source[ok], attempt[ok]
+        arrive = times + hours[source, self.alternatives.crossing[alt]]
         legs = self.legs.append(
             party=party, attempt=attempt, alt=alt, arrive=arrive, start=np.nan, leave=np.nan,
             served=-1, decision=Decision.UNDECIDED, retried=False,
@@ -323,6 +331,7 @@ class _Engine:
         attempt: np.ndarray,
         utility: np.ndarray,
         hours: np.ndarray,
+        source: np.ndarray,
         times: np.ndarray,
         now: float,
         leaving: np.ndarray,
@@ -330,24 +339,39 @@ class _Engine:
         """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves.
 
         A party may use only the alternatives of its kind (country left, car or not, able
-        to fly or not).  The whole batch is looked at in one pass over the alternatives any
-        of its kinds may use, each party's others ruled out: one pass per batch instead of
-        one per kind, which is where the time went.  The choice is the same as looking at
-        a party's own alternatives alone: the logit's noise belongs to the alternative, and
-        ties go to the lowest alternative either way.
+        to fly or not).  The batch is handled as a list of (party, alternative) pairs, one
+        per alternative a party's kind may use, each pair checked against the rules the
+        party knows of and dropped when ruled out; the logit's noise is drawn only for the
+        pairs left.  That is the same choice as a party looking at its own alternatives
+        alone, as the noise belongs to the alternative and ties go to the lowest one.
         """
-        parties = self.parties
+        parties, alts, days = self.parties, self.alternatives, self.days
         kind = (leaving.astype(np.int64) + 1) * 4 + parties.car[party] * 2 + parties.can_fly[party]
-        present = np.zeros(len(self._usable), dtype=bool)
-        present[kind] = True
-        columns = np.flatnonzero(self._usable[present].any(axis=0))
-        if len(columns) == 0:
-            return np.full(len(party), -1, dtype=np.int32)
-        sub = self._choose_among(
-            party, attempt, utility[:, columns], hours, times, self._reported_wait(now), columns,
-            self._usable[kind[:, None], columns[None, :]],
-        )
-        return np.where(sub >= 0, columns[np.maximum(sub, 0)], -1).astype(np.int32)
+        row, alt = np.nonzero(self._usable[kind])
+        # What a traveller expects: the rules it knows of, on the day it expects to get there.
+        wait = self._reported_wait(now)[alt]
+        decision_day = day_of(times, days - 1)
+        row_decision_day = decision_day[row]
+        country = alts.country[alt].astype(np.int64)
+        reach = times[row] + hours[source[row], alts.crossing[alt]]
+        arrival_day = day_of(reach + wait, days - 1)
+        n_countries, n_groups = self.accepted_known.shape[1], self.accepted_known.shape[3]
+        group = parties.group[party].astype(np.int64)[row]
+        known = self._accepted_known_flat[((row_decision_day * n_countries + country) * days + arrival_day) * n_groups + group]
+        allowed = (known & parties.documents[party][row]) != 0
+        if self._at_border_country[country].any():
+            allowed |= self._asylum_planned(party, attempt, decision_day, row, arrival_day, country)
+        # A crossing closed when the party reaches it turns it away at once, and one that
+        # closes while it waits turns it away then: it must be known open on both days.
+        open_row = (row_decision_day * len(alts) + alt) * days
+        allowed &= self._open_known_flat[open_row + arrival_day]
+        allowed &= self._open_known_flat[open_row + day_of(reach, days - 1)]
+        allowed &= ~self.excluded.reshape(-1)[party[row] * self.excluded.shape[1] + country]
+        keep = np.flatnonzero(allowed)
+        row, alt = row[keep], alt[keep]
+        total = utility[source[row], alt] + self.scenario.choice.wait_hour_utility * wait[keep]
+        uniform = parties.draws(party, attempt, "choice")[row]
+        return choose_pairs(len(party), len(alts), row, alt, total, uniform, alt)
 
     @staticmethod
     def _usable_table(alternatives: Alternatives, n_countries: int) -> np.ndarray:
@@ -361,58 +385,24 @@ class _Engine:
             usable[key] = np.where(alternatives.air, fly, alternatives.car == car) & (alternatives.leaving == leaving)
         return usable
 
-    def _choose_among(
-        self,
-        party: np.ndarray,
-        attempt: np.ndarray,
-        utility: np.ndarray,
-        hours: np.ndarray,
-        times: np.ndarray,
-        wait: np.ndarray,
-        columns: np.ndarray,
-        usable: np.ndarray,
-    ) -> np.ndarray:
-        """Index into ``columns`` of each party's choice (-1: none allowed); ``usable`` rules out the others."""
-        alts = self.alternatives
-        parties = self.parties
-        country = alts.country[columns]
-        wait = wait[columns]
-        decision_day = np.minimum((times // 24).astype(np.int64), self.days - 1)
-        # What a traveller expects: the rules it knows of, on the day it expects to get there.
-        reach = times[:, None] + hours[:, alts.crossing[columns]]
-        arrival_day = np.minimum(((reach + wait[None, :]) // 24).astype(np.int64), self.days - 1)
-        group = parties.group[party].astype(np.int64)
-        known = self.accepted_known[decision_day[:, None], country[None, :], arrival_day, group[:, None]]
-        allowed = (known & parties.documents[party][:, None]) != 0
-        if self._at_border_country[country].any():
-            allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day, country)
-        # A crossing closed when the party reaches it turns it away at once, and one that
-        # closes while it waits turns it away then: it must be known open on both days.
-        reach_day = np.minimum((reach // 24).astype(np.int64), self.days - 1)
-        allowed &= self.open_known[decision_day[:, None], columns[None, :], arrival_day]
-        allowed &= self.open_known[decision_day[:, None], columns[None, :], reach_day]
-        allowed &= ~self.excluded[party[:, None], country[None, :]]
-        allowed &= usable
-        total = utility + self.scenario.choice.wait_hour_utility * wait[None, :]
-        uniform = parties.draws(party, attempt, "choice")
-        return choose(total, allowed, uniform, columns)
-
     def _asylum_planned(
         self,
         party: np.ndarray,
         attempt: np.ndarray,
         decision_day: np.ndarray,
+        row: np.ndarray,
         arrival_day: np.ndarray,
         country: np.ndarray,
     ) -> np.ndarray:
-        """Alternatives open to a party because it means to claim asylum at the border there.
+        """Pairs open to a party because it means to claim asylum at the border there.
 
         An emigrant who means to claim (its claim draw for this attempt falls under the
         track's ``claim_share``) plans for a country whose ``at_border`` track it knows of
-        and will find in force when it arrives.  ``country`` gives each alternative's
-        destination.  Shape (parties, alternatives).
+        and will find in force when it arrives.  ``party``, ``attempt``, ``decision_day``
+        are per party; ``row`` (the pair's party), ``arrival_day`` and ``country`` (its
+        alternative's destination) per pair.
         """
-        planned = np.zeros(arrival_day.shape, dtype=bool)
+        planned = np.zeros(len(row), dtype=bool)
         parties = self.parties
         pool = parties.component[party] != BASELINE
         uniform = parties.draws(party, attempt, "claim")
@@ -420,9 +410,7 @@ class _Engine:
         for policy, span, known_from, policy_country in self._at_border_tracks:
             intends = pool & (uniform < policy.claim_share) & concerns(policy.who, group, documents)
             intends &= decision_day >= known_from
-            to_country = country == policy_country
-            in_force = (arrival_day >= span.start) & (arrival_day < span.stop)
-            planned |= intends[:, None] & to_country[None, :] & in_force
+            planned |= intends[row] & (country == policy_country) & (arrival_day >= span.start) & (arrival_day < span.stop)
         return planned
 
     def _reported_wait(self, now: float) -> np.ndarray:
@@ -539,9 +527,8 @@ class _Engine:
             # A party turned away, refused or giving up is still on the near side of that
             # crossing: out of home, or out of the country it was moving on from.
             went[retry] = self._go(
-                tick, party[retry], leave[retry], self.alternatives.between_utility[here[retry]],
-                self.alternatives.between_hours[here[retry]], tick * self.tick_hours,
-                self.alternatives.leaving[alt[retry]],
+                tick, party[retry], leave[retry], self.alternatives.between_utility, self.alternatives.between_hours,
+                here[retry], tick * self.tick_hours, self.alternatives.leaving[alt[retry]],
             )
             self.legs.data["retried"][legs[went]] = True
             self.location[party[went]] = here[went]
@@ -648,7 +635,7 @@ class _Engine:
             p, c, t = party[onward], country[onward], when[onward]
             here = self.location[p]
             alts = self.alternatives
-            went = self._go(tick, p, t, alts.onward_utility[here], alts.onward_hours[here], tick * self.tick_hours)
+            went = self._go(tick, p, t, alts.onward_utility, alts.onward_hours, here, tick * self.tick_hours)
             self.moves.append(party=p[went], country=c[went], time=t[went], kind=MoveKind.ONWARD)
             self.country[p[went]] = HOME  # between countries now
             # Nowhere to go on to: go home instead.
