@@ -231,6 +231,7 @@ class _Engine:
         # Queued units: their alternative, when they leave the queue, how many units they are.
         self.waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._service_laws = ServiceLaws.of(self.servers)
+        self._banks = [server.bank for server in self.servers]
         self.report_times: list[float] = []
         self.report_waits: list[np.ndarray] = []
         self.released = 0
@@ -433,13 +434,19 @@ class _Engine:
         size = self.parties.size[party]
         uniform = self.parties.draws(party, d["attempt"][legs], "service")
         service = service_hours(self._service_laws, alt, uniform, size)
-        arrive, patience = d["arrive"][legs], self.parties.patience[party]
-        start, leave = np.empty(len(legs)), np.empty(len(legs))
-        served = np.empty(len(legs), dtype=np.int8)
+        arrive = d["arrive"][legs]
+        # One conversion to lists for the whole batch; each bank serves its slice in place.
+        n = len(legs)
+        start_list, leave_list, served_list = [np.nan] * n, [0.0] * n, [SERVED] * n
+        arrive_list, service_list = arrive.tolist(), service.tolist()
+        patience_list = self.parties.patience[party].tolist()
         cuts = (np.flatnonzero(alt[1:] != alt[:-1]) + 1).tolist()
-        for lo, hi in zip([0, *cuts], [*cuts, len(legs)]):
-            bank = self.servers[int(alt[lo])].bank
-            start[lo:hi], leave[lo:hi], served[lo:hi] = bank.serve(arrive[lo:hi], service[lo:hi], patience[lo:hi])
+        for lo, hi in zip([0, *cuts], [*cuts, n]):
+            self._banks[alt[lo]].serve_lists(
+                arrive_list, service_list, patience_list, lo, hi, start_list, leave_list, served_list
+            )
+        start, leave = np.array(start_list, dtype=np.float64), np.array(leave_list, dtype=np.float64)
+        served = np.array(served_list, dtype=np.int8)
         done = served == SERVED
         leave = np.where(done, leave + self.after_hours[alt], leave)
         d["start"][legs], d["leave"][legs], d["served"][legs] = start, leave, served
