@@ -63,7 +63,7 @@ from sim.model.population import ATTEMPT_DRAWS, BASELINE, Parties, generate_part
 from sim.model.queueing import ABANDONED, CLOSED, SERVED, LaneBank, scaled_schedule
 from sim.model.randomness import make_streams
 from sim.model.routes import Alternatives, build_alternatives, choose_pairs
-from sim.model.spread import spread_quantile
+from sim.model.spread import SpreadTable
 from sim.scenario.schema import Scenario
 
 __all__ = ["Ledger", "simulate"]
@@ -232,6 +232,7 @@ class _Engine:
         self.waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._service_laws = ServiceLaws.of(self.servers)
         self._banks = [server.bank for server in self.servers]
+        self._stay_laws = SpreadTable.of([c.dwell_days for c in scenario.countries] + [scenario.departures.baseline_trip_days])
         self.report_times: list[float] = []
         self.report_waits: list[np.ndarray] = []
         self.released = 0
@@ -576,14 +577,9 @@ class _Engine:
         """Draw how long each party stays, capped by the stay limit, and file its end."""
         parties = self.parties
         uniform = parties.draws(party, attempt, "dwell")
-        days = np.empty(len(party))
-        baseline = parties.component[party] == BASELINE
-        if baseline.any():
-            days[baseline] = spread_quantile(self.scenario.departures.baseline_trip_days, uniform[baseline])
-        for c in np.unique(country[~baseline]):
-            members = ~baseline & (country == c)
-            days[members] = spread_quantile(self.scenario.countries[c].dwell_days, uniform[members])
-        ends = time + days * 24.0
+        # Each party's stay law: its country's dwell, or (regular travellers) the trip.
+        law = np.where(parties.component[party] == BASELINE, len(self.scenario.countries), country)
+        ends = time + self._stay_laws.draw(law, uniform) * 24.0
         deadline = self._deadline(party, country, time)
         forced = deadline <= ends
         ends = np.minimum(ends, deadline)

@@ -8,12 +8,14 @@ the same uniform always gets the same draw (common random numbers).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import special
 
 from sim.scenario.schema import Spread
 
-__all__ = ["quantile", "spread_quantile"]
+__all__ = ["quantile", "spread_quantile", "SpreadTable"]
 
 
 def quantile(distribution: str, mean: float, cv: float, uniform: np.ndarray) -> np.ndarray:
@@ -28,11 +30,13 @@ def quantile(distribution: str, mean: float, cv: float, uniform: np.ndarray) -> 
     uniform
         Uniforms in [0, 1).
     """
-    u = np.clip(np.asarray(uniform, dtype=np.float64), 1e-12, 1 - 1e-12)
-    mean = np.broadcast_to(np.asarray(mean, dtype=np.float64), u.shape)
-    cv = np.broadcast_to(np.asarray(cv, dtype=np.float64), u.shape)
+    # Scalars and arrays alike go through the same element-wise operations, so a draw
+    # does not depend on whether its mean came alone or with others.
+    u = np.minimum(np.maximum(np.asarray(uniform, dtype=np.float64), 1e-12), 1 - 1e-12)
+    mean = np.asarray(mean, dtype=np.float64)
+    cv = np.asarray(cv, dtype=np.float64)
     if distribution == "fixed":
-        return mean.copy()
+        return np.broadcast_to(mean, u.shape).copy()
     if distribution == "exponential":
         return -mean * np.log1p(-u)
     if distribution not in ("lognormal", "gamma"):
@@ -51,3 +55,38 @@ def quantile(distribution: str, mean: float, cv: float, uniform: np.ndarray) -> 
 def spread_quantile(spread: Spread, uniform: np.ndarray) -> np.ndarray:
     """Inverse CDF of a scenario :class:`~sim.scenario.schema.Spread`."""
     return quantile(spread.distribution, spread.mean, spread.cv, uniform)
+
+
+@dataclass(frozen=True)
+class SpreadTable:
+    """Several spreads as arrays, to draw for a batch that mixes them in one call per distribution.
+
+    Row ``i`` is the ``i``-th spread given to :meth:`of`.
+    """
+
+    names: tuple[str, ...]
+    distribution: np.ndarray
+    mean: np.ndarray
+    cv: np.ndarray
+
+    @classmethod
+    def of(cls, spreads: list[Spread]) -> "SpreadTable":
+        names = tuple(sorted({spread.distribution for spread in spreads}))
+        return cls(
+            names,
+            np.array([names.index(spread.distribution) for spread in spreads], dtype=np.int64),
+            np.array([spread.mean for spread in spreads], dtype=np.float64),
+            np.array([spread.cv for spread in spreads], dtype=np.float64),
+        )
+
+    def draw(self, row: np.ndarray, uniform: np.ndarray) -> np.ndarray:
+        """Each entry's draw from the spread of its ``row``, by inverse CDF of ``uniform``."""
+        if len(self.names) == 1:
+            return quantile(self.names[0], self.mean[row], self.cv[row], uniform)
+        out = np.empty(len(row))
+        distribution = self.distribution[row]
+        for k, name in enumerate(self.names):
+            members = np.flatnonzero(distribution == k)
+            if len(members):
+                out[members] = quantile(name, self.mean[row[members]], self.cv[row[members]], uniform[members])
+        return out
