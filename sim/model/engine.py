@@ -112,63 +112,67 @@ class _Inbox:
     """Things falling due, filed by the tick they fall in: ids plus any extra columns.
 
     What falls due within the current day is filed by tick at once; what falls due
-    later waits in a bucket for its day and is filed by tick when that day begins,
-    so a batch spread over weeks costs a piece per day, not a piece per tick.
+    later waits in a bucket for its day, with its times, and is filed by tick when
+    that day begins, so a batch spread over weeks costs a piece per day, not a piece
+    per tick.  Rows come out in the order they were filed, each batch sorted by tick.
     """
 
     def __init__(self, tick_hours: float, last_tick: int) -> None:
         self.tick_hours = tick_hours
         self.last_tick = last_tick
         self.ticks_per_day = int(round(24.0 / tick_hours))
-        # tick (or day) -> [(columns sorted by time, first row, end row)]: one shared sort per batch.
+        # Times past the run (and NaN) fall in the tick after the last one, which nobody takes.
+        self._beyond = (last_tick + 1) * tick_hours
+        # tick -> [(columns sorted by tick, first row, end row)]: one shared sort per batch;
+        # day -> [(times, columns, first row, end row)] for later days.
         self.due: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
-        self.later: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
+        self.later: dict[int, list[tuple[np.ndarray, list[np.ndarray], int, int]]] = defaultdict(list)
         self.open_day = 0
 
     def file(self, times: np.ndarray, now_tick: int, *columns: np.ndarray) -> None:
-        """File rows under the tick in which ``times`` fall (never before ``now_tick``).
-
-        ``times`` travels with the rows as a hidden first column (for re-filing).
-        """
+        """File rows under the tick in which ``times`` fall (never before ``now_tick``)."""
         if len(times) == 0:
             return
-        tick = np.maximum(np.ceil(times / self.tick_hours - 1e-9).astype(np.int64), now_tick)
-        tick = np.where(np.isfinite(times), tick, self.last_tick + 1)
+        tick = np.ceil(np.fmin(times, self._beyond) / self.tick_hours - 1e-9).astype(np.int64)
+        np.maximum(tick, now_tick, out=tick)
         # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day.
         day = (tick - 1) // self.ticks_per_day
         key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
         order = np.argsort(key, kind="stable")
         key = key[order]
-        sorted_columns = [times[order], *(c[order] for c in columns)]
+        sorted_columns = [c[order] for c in columns]
+        sorted_times = None
         cuts = (np.flatnonzero(key[1:] != key[:-1]) + 1).tolist()
         for when, lo, hi in zip(key[[0, *cuts]].tolist(), [0, *cuts], [*cuts, len(key)]):
             if when >= 0:
                 if when <= self.last_tick:
                     self.due[when].append((sorted_columns, lo, hi))
             elif (-1 - when) * self.ticks_per_day < self.last_tick:
-                self.later[-1 - when].append((sorted_columns, lo, hi))
+                if sorted_times is None:
+                    sorted_times = times[order]
+                self.later[-1 - when].append((sorted_times, sorted_columns, lo, hi))
 
     def has(self, tick: int) -> bool:
         day = (tick - 1) // self.ticks_per_day
         while self.open_day < day:
             self.open_day += 1
-            for rows in self._joined(self.later.pop(self.open_day, [])):
-                self.file(rows[0], tick, *rows[1:])
+            batches = self.later.pop(self.open_day, None)
+            if batches:
+                times = np.concatenate([times[lo:hi] for times, _, lo, hi in batches])
+                self.file(times, tick, *self._joined([(columns, lo, hi) for _, columns, lo, hi in batches]))
         return bool(self.due.get(tick))
 
     def take(self, tick: int) -> tuple[np.ndarray, ...]:
-        """The rows due in ``tick`` (without the hidden time column)."""
-        return self._joined(self.due.pop(tick))[0][1:]
+        """The rows due in ``tick``."""
+        return self._joined(self.due.pop(tick))
 
     @staticmethod
-    def _joined(batches: list[tuple[list[np.ndarray], int, int]]) -> list[tuple[np.ndarray, ...]]:
-        if not batches:
-            return []
+    def _joined(batches: list[tuple[list[np.ndarray], int, int]]) -> tuple[np.ndarray, ...]:
         if len(batches) == 1:
             columns, lo, hi = batches[0]
-            return [tuple(c[lo:hi] for c in columns)]
+            return tuple(c[lo:hi] for c in columns)
         width = len(batches[0][0])
-        return [tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))]
+        return tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))
 
 
 class _Engine:
