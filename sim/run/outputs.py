@@ -119,11 +119,11 @@ def daily_table(ledger: Ledger) -> pa.Table:
     add([scenario.home], "departures", departures)
 
     start = scenario.period.start
-    dates = np.array([(start + dt.timedelta(days=d)).isoformat() for d in range(days)], dtype=object)
+    dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
     return _tidy(blocks, days, dates)
 
 
-def _tidy(blocks: list[tuple[list[str], str, np.ndarray, np.ndarray | None]], days: int, dates: np.ndarray) -> pa.Table:
+def _tidy(blocks: list[tuple[list[str], str, np.ndarray, np.ndarray | None]], days: int, dates: list[str]) -> pa.Table:
     """Rows ``date, place, measure, value`` of every (place, day) of every block, sorted by date, place, measure.
 
     A block is (place names, measure, table of shape (places, days), which cells to
@@ -146,12 +146,27 @@ def _tidy(blocks: list[tuple[list[str], str, np.ndarray, np.ndarray | None]], da
     order = np.lexsort((measure, place, day))
     return pa.table(
         {
-            "date": pa.array(dates[day[order]], pa.string()),
-            "place": pa.array(np.array(place_names, dtype=object)[place[order]], pa.string()),
-            "measure": pa.array(np.array(measure_names, dtype=object)[measure[order]], pa.string()),
-            "value": pa.array(value[order], pa.float64()),
+            "date": _arrow_strings(dates, day[order]),
+            "place": _arrow_strings(place_names, place[order]),
+            "measure": _arrow_strings(measure_names, measure[order]),
+            "value": pa.Array.from_buffers(pa.float64(), len(order), [None, pa.py_buffer(np.ascontiguousarray(value[order]))]),
         }
     )
+
+
+def _arrow_strings(names: list[str], codes: np.ndarray) -> pa.Array:
+    """The strings ``names[codes]`` as an arrow string array, built from its buffers.
+
+    Building it from Python objects (``pa.array``) would make pyarrow import pandas
+    first, which takes longer than everything else in the daily table.
+    """
+    encoded = [name.encode() for name in names]
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(np.array([len(text) for text in encoded], dtype=np.int64)[codes], out=offsets[1:])
+    if offsets[-1] >= 1 << 31:
+        return pa.array([names[c] for c in codes.tolist()], pa.string())
+    data = b"".join([encoded[c] for c in codes.tolist()])
+    return pa.Array.from_buffers(pa.string(), len(codes), [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])
 
 
 def _queue_daily_max(
