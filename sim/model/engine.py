@@ -359,7 +359,8 @@ class _Engine:
         decision_day = day_of(times, days - 1)
         row_decision_day = decision_day[row]
         country = alts.country[alt].astype(np.int64)
-        reach = times[row] + hours[source[row], alts.crossing[alt]]
+        row_source = source[row].astype(np.int64)
+        reach = times[row] + hours.reshape(-1)[row_source * hours.shape[1] + alts.crossing[alt]]
         arrival_day = day_of(reach + wait, days - 1)
         n_countries, n_groups = self.accepted_known.shape[1], self.accepted_known.shape[3]
         group = parties.group[party].astype(np.int64)[row]
@@ -372,10 +373,11 @@ class _Engine:
         open_row = (row_decision_day * len(alts) + alt) * days
         allowed &= self._open_known_flat[open_row + arrival_day]
         allowed &= self._open_known_flat[open_row + day_of(reach, days - 1)]
-        allowed &= ~self.excluded.reshape(-1)[party[row] * self.excluded.shape[1] + country]
+        allowed &= ~self.excluded.reshape(-1)[party.astype(np.int64)[row] * self.excluded.shape[1] + country]
         keep = np.flatnonzero(allowed)
         row, alt = row[keep], alt[keep]
-        total = utility[source[row], alt] + self.scenario.choice.wait_hour_utility * wait[keep]
+        utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
+        total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
         uniform = parties.draws(party, attempt, "choice")[row]
         return choose_pairs(len(party), len(alts), row, alt, total, uniform, alt)
 

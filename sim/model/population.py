@@ -93,19 +93,21 @@ class AttemptDraws:
 
     def __call__(self, party: np.ndarray, attempt: np.ndarray, draw: str | None = None) -> np.ndarray:
         """Uniforms of ``party`` at ``attempt`` (element-wise): one draw, or all of them."""
-        column = slice(None) if draw is None else _DRAW_COLUMN[draw]
         row = self._row[party]
         attempt = np.asarray(attempt)
-        if len(attempt) == 0:
-            return self.block(0)[row, column]
-        first = int(attempt[0])
-        if (attempt == first).all():
-            return self.block(first)[row, column]
-        out = np.empty((len(party), len(ATTEMPT_DRAWS)), dtype=np.float32)[:, column]
+        first = int(attempt[0]) if len(attempt) else 0
+        if len(attempt) == 0 or (attempt == first).all():
+            return self._pick(self.block(first), row, draw)
+        out = np.empty(len(party), dtype=np.float32) if draw else np.empty((len(party), len(ATTEMPT_DRAWS)), np.float32)
         for k in np.unique(attempt).tolist():
             match = attempt == k
-            out[match] = self.block(k)[row[match], column]
+            out[match] = self._pick(self.block(k), row[match], draw)
         return out
+
+    @staticmethod
+    def _pick(block: np.ndarray, row: np.ndarray, draw: str | None) -> np.ndarray:
+        # ``take`` along rows is several times faster than fancy indexing for whole rows.
+        return block.take(row, axis=0) if draw is None else block[row, _DRAW_COLUMN[draw]]
 
 
 @dataclass(frozen=True)
@@ -208,7 +210,7 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
         parts.append(_component(attributes, depart, BASELINE, base.attempts, horizon))
     columns = [key for key in parts[0][0]] if parts else []
     merged = {key: np.concatenate([p[key] for p, _ in parts]) for key in columns}
-    order = np.argsort(merged["depart"], kind="stable") if parts else np.empty(0, dtype=np.int64)
+    order = _stable_order(merged["depart"]) if parts else np.empty(0, dtype=np.int64)
     # Where each component's kept parties end up once all are sorted by departure.
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
@@ -220,6 +222,15 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     if not parts:
         return _empty(draws)
     return Parties(**{key: value[order] for key, value in merged.items()}, draws=draws)
+
+
+def _stable_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` (values without NaN), by the faster unstable sort where no two are equal."""
+    order = np.argsort(values)
+    ordered = values[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        return np.argsort(values, kind="stable")
+    return order
 
 
 def _mean_party_size(scenario: Scenario) -> float:
