@@ -26,6 +26,7 @@ status they are the run's complete record (:class:`Ledger`).
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -424,7 +425,7 @@ class _Engine:
     def _reported_wait(self, now: float) -> np.ndarray:
         """The latest published waits at least ``information_lag_hours`` old."""
         cutoff = now - self.tick_hours - self.scenario.choice.information_lag_hours
-        index = int(np.searchsorted(self.report_times, cutoff + 1e-9, side="right")) - 1
+        index = bisect_right(self.report_times, cutoff + 1e-9) - 1
         if index < 0:
             return np.zeros(len(self.servers))
         return self.report_waits[index]

@@ -156,15 +156,15 @@ def pair_uniforms(uniform: np.ndarray, alternatives: np.ndarray) -> np.ndarray:
     ``uniform`` and ``alternatives`` broadcast against each other; the number of a pair
     is the same whichever other pairs are computed with it.
     """
-    seed = np.asarray(uniform, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    counter = np.asarray(alternatives, dtype=np.uint64) + np.uint64(1)
-    with np.errstate(over="ignore"):
-        z = seed * np.uint64(0x9E3779B97F4A7C15) + counter * np.uint64(0xD1B54A32D192ED03)
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
+    # Arrays, never scalars: numpy wraps array integer arithmetic modulo 2**64 without a warning.
+    seed = np.atleast_1d(np.asarray(uniform, dtype=np.float32)).view(np.uint32).astype(np.uint64)
+    counter = np.atleast_1d(np.asarray(alternatives, dtype=np.uint64)) + np.uint64(1)
+    z = seed * np.uint64(0x9E3779B97F4A7C15) + counter * np.uint64(0xD1B54A32D192ED03)
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
