@@ -203,7 +203,10 @@ class _Engine:
         self._steady_limit_hours = np.where((limits == limits[:, :1, :]).all(axis=1), limits[:, 0, :] * 24.0, np.nan)
         self._changing_limits = {(int(c), int(g)) for c, g in zip(*np.nonzero(np.isnan(self._steady_limit_hours)))}
         self.screenings = screening_rules(scenario)
+        # Per screening rule, which crossings it screens at (a lookup by crossing index).
+        self._screened_crossings = [np.isin(np.arange(len(scenario.crossings)), rule.crossings) for rule in self.screenings]
         self.asylum = asylum_policies(scenario)
+        self._asylum_days = [policy_days(scenario, policy) for policy in self.asylum]
         # Per track, with a trailing entry for "no track" (index -1).
         self._claim_shares = np.array([p.claim_share for p in self.asylum] + [0.0])
         self._at_border = np.array([p.at_border for p in self.asylum] + [False])
@@ -473,7 +476,7 @@ class _Engine:
         alt = d["alt"][legs]
         country = self.alternatives.country[alt]
         served = d["served"][legs]
-        day = np.minimum((leave // 24).astype(np.int64), self.days - 1)
+        day = day_of(leave, self.days - 1)
         group, documents = parties.group[party], parties.documents[party]
         draws = parties.draws(party, attempt)
         decision = np.where(served == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY).astype(np.int8)
@@ -481,7 +484,7 @@ class _Engine:
         # Exit screening on the home side, when service there ends (before any flight):
         # turned back, or mobilised on the spot; those stopped leave the crossing then.
         served_at = np.where(was_served, leave - self.after_hours[alt], leave)
-        exit_day = np.minimum((served_at // 24).astype(np.int64), self.days - 1)
+        exit_day = day_of(served_at, self.days - 1)
         share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
         stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
         decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
@@ -513,8 +516,8 @@ class _Engine:
         """Share stopped and whether they are mobilised, per party (later rules win)."""
         share = np.zeros(len(day))
         mobilise = np.zeros(len(day), dtype=bool)
-        for rule in self.screenings:
-            match = np.isin(crossing, rule.crossings) & (day >= rule.days.start) & (day < rule.days.stop)
+        for rule, at_crossing in zip(self.screenings, self._screened_crossings):
+            match = at_crossing[crossing] & (day >= rule.days.start) & (day < rule.days.stop)
             match &= concerns(rule.who, group, documents)
             share[match], mobilise[match] = rule.share, rule.mobilise
         return share, mobilise
@@ -522,8 +525,7 @@ class _Engine:
     def _asylum_track(self, country, day, group, documents) -> np.ndarray:
         """Index of the asylum policy that takes a party's claim (-1: none); later policies win."""
         track = np.full(len(day), -1, dtype=np.int64)
-        for k, policy in enumerate(self.asylum):
-            span = policy_days(self.scenario, policy)
+        for k, (policy, span) in enumerate(zip(self.asylum, self._asylum_days)):
             match = (country == self._country_index[policy.country]) & (day >= span.start) & (day < span.stop)
             match &= concerns(policy.who, group, documents)
             track[match] = k
@@ -597,7 +599,8 @@ class _Engine:
         group = self.parties.group[party].astype(np.int64)
         # Most countries keep one limit all period: entry + limit, for all of them at once.
         deadline = time + self._steady_limit_hours[country, group]
-        for c, g in set(zip(country.tolist(), group.tolist())) & self._changing_limits:
+        changing = set(zip(country.tolist(), group.tolist())) & self._changing_limits if self._changing_limits else ()
+        for c, g in changing:
             members = (country == c) & (group == g)
             deadline[members] = stay_deadline(self.stay_regimes[c][g], time[members])
         return deadline
