@@ -124,6 +124,10 @@ class _Inbox:
         self.ticks_per_day = int(round(24.0 / tick_hours))
         # Times past the run (and NaN) fall in the tick after the last one, which nobody takes.
         self._beyond = (last_tick + 1) * tick_hours
+        # Keys run from -1 - (last day) to last_tick + 1; shifted to start at 0 they fit 16 bits
+        # in most runs, where numpy's stable sort is a radix sort.
+        self._key_offset = 1 + last_tick // self.ticks_per_day
+        self._key_type = np.uint16 if last_tick + 1 + self._key_offset < 1 << 16 else np.int64
         # tick -> [(columns sorted by tick, first row, end row)]: one shared sort per batch;
         # day -> [(times, columns, first row, end row)] for later days.
         self.due: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
@@ -139,7 +143,7 @@ class _Inbox:
         # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day.
         day = (tick - 1) // self.ticks_per_day
         key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
-        order = np.argsort(key, kind="stable")
+        order = np.argsort((key + self._key_offset).astype(self._key_type), kind="stable")
         key = key[order]
         sorted_columns = [c[order] for c in columns]
         sorted_times = None
