@@ -224,9 +224,15 @@ class _Engine:
         self._at_border_country = np.zeros(len(scenario.countries), dtype=bool)
         self._at_border_country[[country for *_, country in self._at_border_tracks]] = True
         self._usable = self._usable_table(self.alternatives, len(scenario.countries))
-        # Flat views of the rules as known, for one gather per batch of (party, alternative) pairs.
-        self._accepted_known_flat = self.accepted_known.reshape(-1)
-        self._open_known_flat = self.open_known.reshape(-1)
+        # The rules as known, flat, for one gather per batch of (party, alternative) pairs:
+        # documents by (decision day, group, country, day), open by (decision day, alternative, day).
+        _, n_countries, _, self._n_groups = self.accepted_known.shape
+        self._known_flat = np.ascontiguousarray(self.accepted_known.transpose(0, 3, 1, 2)).reshape(-1)
+        self._known_stride = n_countries * self.days
+        self._known_column = self.alternatives.country.astype(np.int64) * self.days
+        self._open_known_flat = np.ascontiguousarray(self.open_known).reshape(-1)
+        self._open_stride = len(self.alternatives) * self.days
+        self._open_column = np.arange(len(self.alternatives), dtype=np.int64) * self.days
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -365,23 +371,22 @@ class _Engine:
         # What a traveller expects: the rules it knows of, on the day it expects to get there.
         wait = self._reported_wait(now)[alt]
         decision_day = day_of(times, days - 1)
-        row_decision_day = decision_day[row]
-        country = alts.country[alt].astype(np.int64)
         row_source = source[row].astype(np.int64)
         reach = times[row] + hours.reshape(-1)[row_source * hours.shape[1] + alts.crossing[alt]]
         arrival_day = day_of(reach + wait, days - 1)
-        n_countries, n_groups = self.accepted_known.shape[1], self.accepted_known.shape[3]
-        group = parties.group[party].astype(np.int64)[row]
-        known = self._accepted_known_flat[((row_decision_day * n_countries + country) * days + arrival_day) * n_groups + group]
+        # Flat lookups: a part per party, a part per alternative, and the day.
+        group = parties.group[party].astype(np.int64)
+        known = self._known_flat[((decision_day * self._n_groups + group) * self._known_stride)[row] + self._known_column[alt] + arrival_day]
         allowed = (known & parties.documents[party][row]) != 0
+        country = alts.country[alt]
         if self._at_border_country[country].any():
             allowed |= self._asylum_planned(party, attempt, decision_day, row, arrival_day, country)
         # A crossing closed when the party reaches it turns it away at once, and one that
         # closes while it waits turns it away then: it must be known open on both days.
-        open_row = (row_decision_day * len(alts) + alt) * days
-        allowed &= self._open_known_flat[open_row + arrival_day]
-        allowed &= self._open_known_flat[open_row + day_of(reach, days - 1)]
-        allowed &= ~self.excluded.reshape(-1)[party.astype(np.int64)[row] * self.excluded.shape[1] + country]
+        open_at = (decision_day * self._open_stride)[row] + self._open_column[alt]
+        allowed &= self._open_known_flat[open_at + arrival_day]
+        allowed &= self._open_known_flat[open_at + day_of(reach, days - 1)]
+        allowed &= ~self.excluded.reshape(-1)[(party.astype(np.int64) * self.excluded.shape[1])[row] + country]
         keep = np.flatnonzero(allowed)
         row, alt = row[keep], alt[keep]
         utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
