@@ -93,7 +93,7 @@ from dataclasses import asdict
 sys.path.insert(0, sys.argv[3])
 from queue_peers import compare_network
 nodes = json.loads(sys.argv[2])
-result = asdict(compare_network(int(sys.argv[1]), nodes=tuple(tuple(n) for n in nodes)))
+result = asdict(compare_network(int(sys.argv[1]), long_run_customers=int(sys.argv[4]), nodes=tuple(tuple(n) for n in nodes)))
 result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps(result))
 """
@@ -109,13 +109,14 @@ class Plan:
     naive_scale: float
     customers: int
     tandem_customers: int
+    long_run_customers: int
     scaling_persons: tuple[int, ...]
 
 
-FULL = Plan(scale=1.0, repeat=3, big=1.13, naive_scale=1.0, customers=1_000_000, tandem_customers=200_000,
-            scaling_persons=(10_000, 100_000, 1_000_000))
-QUICK = Plan(scale=0.05, repeat=1, big=0.1, naive_scale=0.02, customers=20_000, tandem_customers=10_000,
-             scaling_persons=(2_000, 20_000, 50_000))
+FULL = Plan(scale=1.0, repeat=3, big=1.13, naive_scale=1.0, customers=200_000, tandem_customers=100_000,
+            long_run_customers=4_000_000, scaling_persons=(10_000, 100_000, 1_000_000))
+QUICK = Plan(scale=0.05, repeat=1, big=0.1, naive_scale=0.02, customers=10_000, tandem_customers=5_000,
+             long_run_customers=200_000, scaling_persons=(2_000, 20_000, 50_000))
 
 
 Runner = Callable[..., dict[str, object]]
@@ -180,9 +181,9 @@ def measure_naive(scenario: Path, scale: float, runner: Runner = child) -> dict[
     }
 
 
-def measure_peers(customers: int, nodes: list[list[float]], runner: Runner = child) -> dict[str, object]:
+def measure_peers(customers: int, long_run: int, nodes: list[list[float]], runner: Runner = child) -> dict[str, object]:
     """The queueing core and Ciw on one network, in a fresh process."""
-    return runner(PEERS_RUN, str(customers), json.dumps(nodes), str(HERE))
+    return runner(PEERS_RUN, str(customers), json.dumps(nodes), str(HERE), str(long_run))
 
 
 def fit_line(persons: list[int], seconds: list[float]) -> dict[str, float]:
@@ -254,8 +255,8 @@ def run_benchmark(plan: Plan, progress: Callable[[str], None] = print, runner: R
     naive["speedup"] = round(naive["simulate_seconds"] / engine_same["simulate_seconds_best"], 2)
     progress("queueing core and Ciw")
     peers = [
-        measure_peers(plan.customers, [[3, 1.0]], runner),
-        measure_peers(plan.tandem_customers, [[3, 1.0], [2, 1.5]], runner),
+        measure_peers(plan.customers, plan.long_run_customers, [[3, 1.0]], runner),
+        measure_peers(plan.tandem_customers, plan.long_run_customers, [[3, 1.0], [2, 1.5]], runner),
     ]
     progress("scaling")
     full_persons = default["persons"] / plan.scale
@@ -264,11 +265,12 @@ def run_benchmark(plan: Plan, progress: Callable[[str], None] = print, runner: R
         scale = round(persons / full_persons, 5)
         scaling.append(measure_engine(DEFAULT_SCENARIO, scale, plan.repeat, f"{persons:,} persons", runner))
     fit = fit_line([r["persons"] for r in scaling], [r["simulate_seconds_best"] for r in scaling])
+    fit_cpu = fit_line([r["persons"] for r in scaling], [r["simulate_cpu_seconds_best"] for r in scaling])
     return {
         "engine": [default, frozen, big],
         "naive_simpy": naive,
         "ciw": peers,
-        "scaling": {"runs": scaling, "fit": fit},
+        "scaling": {"runs": scaling, "fit": fit, "fit_cpu": fit_cpu},
         "plan": plan.__dict__,
         "machine": machine(),
         "load_average_before": [round(x, 2) for x in load_before],
@@ -304,20 +306,24 @@ def render(result: dict[str, object]) -> str:
         f"{n['peak_rss_mib']:>8.0f} {n['engine_simulate_seconds']:>8.2f} {n['speedup']:>7.1f}x  {n['entries']:,} / {n['engine_entries']:,}"
     )
     lines.append("")
-    lines.append("Queueing core against Ciw, the same inter-arrival and service times (rho 0.7 at every node)")
+    lines.append("Queueing core against Ciw (rho 0.7 at every node): the same inter-arrival and service times through both,")
+    lines.append("then the core alone on a long run against Erlang C (SE: standard error, batch means)")
     lines.append(
-        f"  {'network':<16} {'node':>4} {'customers':>10} {'wait core':>10} {'wait Ciw':>10} {'max |diff|':>10} {'Erlang C':>9} "
-        f"{'core vs C':>9} {'(SE)':>7} {'core cust/s':>11} {'Ciw cust/s':>10} {'ratio':>6}"
+        f"  {'network':<16} {'node':>4} {'customers':>9} {'wait core':>9} {'wait Ciw':>9} {'max|diff|':>9} {'core cust/s':>11} "
+        f"{'Ciw cust/s':>10} {'ratio':>5}  {'long run':>9} {'wait':>7} {'Erlang C':>8} {'vs C':>7} {'SE':>6}"
     )
     for net in result["ciw"]:
         for k, node in enumerate(net["nodes"]):
             first = k == 0
+            speed = (
+                f"{net['core_customers_per_second']:>11,.0f} {net['ciw_customers_per_second']:>10,.0f} "
+                f"{net['core_customers_per_second'] / net['ciw_customers_per_second']:>4.0f}x"
+            ) if first else " " * 28
             lines.append(
-                f"  {net['name'] if first else '':<16} {k + 1:>4} {net['customers'] if first else '':>10} {node['mean_wait_core']:>10.4f} "
-                f"{node['mean_wait_ciw']:>10.4f} {node['max_abs_difference']:>10.1e} {node['erlang_c']:>9.4f} "
-                f"{node['relative_to_erlang_c']:>+9.2%} {node['standard_error']:>7.2%} "
-                + (f"{net['core_customers_per_second']:>11,.0f} {net['ciw_customers_per_second']:>10,.0f} "
-                   f"{net['core_customers_per_second'] / net['ciw_customers_per_second']:>5.0f}x" if first else "")
+                f"  {net['name'] if first else '':<16} {k + 1:>4} {net['customers'] if first else '':>9} {node['mean_wait_core']:>9.4f} "
+                f"{node['mean_wait_ciw']:>9.4f} {node['max_abs_difference']:>9.1e} {speed}  "
+                f"{net['long_run_customers'] if first else '':>9} {node['long_run_mean_wait']:>7.4f} {node['erlang_c']:>8.4f} "
+                f"{node['relative_to_erlang_c']:>+7.2%} {node['standard_error']:>6.2%}"
             )
     s = result["scaling"]
     lines.append("")
@@ -328,10 +334,11 @@ def render(result: dict[str, object]) -> str:
             f"  {r['persons']:>10,} {r['scale']:>8.4f} {r['simulate_seconds_best']:>10.2f} {r['persons_per_second']:>10,} "
             f"{r['simulate_cpu_seconds_best']:>6.2f} {r['peak_rss_mib']:>8.0f}"
         )
-    f = s["fit"]
-    lines.append(
-        f"  seconds = {f['fixed_seconds']:.2f} + {f['microseconds_per_person']:.2f} us x persons  (R^2 {f['r_squared']:.4f})"
-    )
+    for name, key in (("wall", "fit"), ("cpu ", "fit_cpu")):
+        f = s[key]
+        lines.append(
+            f"  {name} seconds = {f['fixed_seconds']:.2f} + {f['microseconds_per_person']:.2f} us x persons  (R^2 {f['r_squared']:.4f})"
+        )
     return "\n".join(lines)
 
 

@@ -38,7 +38,7 @@ def test_naive_model_accounts_for_everyone_and_enters_as_many_as_the_engine() ->
 
 @pytest.mark.parametrize("nodes", [((3, 1.0),), ((3, 1.0), (2, 1.5))], ids=["M/M/3", "M/M/3 -> M/M/2"])
 def test_queueing_core_and_ciw_give_every_customer_the_same_wait(nodes: tuple[tuple[int, float], ...]) -> None:
-    result = compare_network(20_000, nodes=nodes)
+    result = compare_network(20_000, long_run_customers=20_000, nodes=nodes)
     for node in result.nodes:
         assert node.max_abs_difference <= 1e-9
         assert node.mean_wait_ciw == pytest.approx(node.mean_wait_core, rel=0.02)
@@ -52,7 +52,7 @@ def test_fit_line_recovers_a_line() -> None:
 
 def test_benchmark_runs_end_to_end_at_a_tiny_size() -> None:
     plan = Plan(scale=0.002, repeat=1, big=0.002, naive_scale=0.002, customers=2_000, tandem_customers=1_000,
-                scaling_persons=(1_000, 2_000))
+                long_run_customers=5_000, scaling_persons=(1_000, 2_000))
     result = run_benchmark(plan, progress=lambda _: None, runner=in_process)
     table = render(result)
     for heading in ("Engine", "Naive simpy", "Ciw", "Scaling"):
