@@ -59,34 +59,73 @@ def spread_quantile(spread: Spread, uniform: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class SpreadTable:
-    """Several spreads as arrays, to draw for a batch that mixes them in one call per distribution.
+    """Several distributions (rows) compiled once, to draw for a batch that mixes them.
 
-    Row ``i`` is the ``i``-th spread given to :meth:`of`.
+    Each row's constants (a lognormal's location and scale, a gamma's shape) are
+    worked out once with the operations :func:`quantile` applies element by element,
+    so a draw is the very number :func:`quantile` gives, for a fraction of the work.
     """
 
     names: tuple[str, ...]
     distribution: np.ndarray
     mean: np.ndarray
     cv: np.ndarray
+    _loc: np.ndarray
+    _scale: np.ndarray
+    _shape: np.ndarray
+    _positive: np.ndarray
 
     @classmethod
     def of(cls, spreads: list[Spread]) -> "SpreadTable":
-        names = tuple(sorted({spread.distribution for spread in spreads}))
+        """Row ``i`` is ``spreads[i]``."""
+        return cls.from_laws([s.distribution for s in spreads], [s.mean for s in spreads], [s.cv for s in spreads])
+
+    @classmethod
+    def from_laws(cls, distributions: list[str], means: list[float], cvs: list[float]) -> "SpreadTable":
+        """Row ``i`` is ``distributions[i]`` with mean ``means[i]`` and coefficient of variation ``cvs[i]``."""
+        for name in distributions:
+            if name not in ("fixed", "exponential", "lognormal", "gamma"):
+                raise ValueError(f"unknown distribution {name!r}")
+        names = tuple(sorted(set(distributions)))
+        mean = np.array(means, dtype=np.float64)
+        cv = np.array(cvs, dtype=np.float64)
+        safe = np.where(cv > 0, cv, 1.0)
+        sigma2 = np.log1p(safe * safe)
         return cls(
             names,
-            np.array([names.index(spread.distribution) for spread in spreads], dtype=np.int64),
-            np.array([spread.mean for spread in spreads], dtype=np.float64),
-            np.array([spread.cv for spread in spreads], dtype=np.float64),
+            np.array([names.index(name) for name in distributions], dtype=np.int64),
+            mean,
+            cv,
+            _loc=np.log(mean) - sigma2 / 2,
+            _scale=np.sqrt(sigma2),
+            _shape=1.0 / (safe * safe),
+            _positive=cv > 0,
         )
 
     def draw(self, row: np.ndarray, uniform: np.ndarray) -> np.ndarray:
-        """Each entry's draw from the spread of its ``row``, by inverse CDF of ``uniform``."""
+        """Each entry's draw from the distribution of its ``row``, by inverse CDF of ``uniform``."""
+        u = np.minimum(np.maximum(np.asarray(uniform, dtype=np.float64), 1e-12), 1 - 1e-12)
         if len(self.names) == 1:
-            return quantile(self.names[0], self.mean[row], self.cv[row], uniform)
+            return self._law(self.names[0], row, u)
         out = np.empty(len(row))
         distribution = self.distribution[row]
         for k, name in enumerate(self.names):
             members = np.flatnonzero(distribution == k)
             if len(members):
-                out[members] = quantile(name, self.mean[row[members]], self.cv[row[members]], uniform[members])
+                out[members] = self._law(name, row[members], u[members])
         return out
+
+    def _law(self, name: str, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+        mean = self.mean[row]
+        if name == "fixed":
+            return mean
+        if name == "exponential":
+            return -mean * np.log1p(-u)
+        if name == "lognormal":
+            draw = np.exp(self._loc[row] + self._scale[row] * special.ndtri(u))
+        else:
+            shape = self._shape[row]
+            draw = special.gammaincinv(shape, u) * mean / shape
+        # A coefficient of variation of 0 is the mean itself, whatever the shape.
+        positive = self._positive[row]
+        return draw if positive.all() else np.where(positive, draw, mean)
