@@ -135,14 +135,26 @@ class _Inbox:
         self.open_day = 0
 
     def file(self, times: np.ndarray, now_tick: int, *columns: np.ndarray) -> None:
-        """File rows under the tick in which ``times`` fall (never before ``now_tick``)."""
+        """File rows under the tick in which ``times`` fall (never before ``now_tick``).
+
+        The columns may be kept as they are, not copied: hand over arrays nobody changes later.
+        """
         if len(times) == 0:
             return
         tick = np.ceil(np.fmin(times, self._beyond) / self.tick_hours - 1e-9).astype(np.int64)
         np.maximum(tick, now_tick, out=tick)
-        # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day.
-        day = (tick - 1) // self.ticks_per_day
-        key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
+        first, last = int(tick.min()), int(tick.max())
+        # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day;
+        # ticks up to (open_day + 1) * ticks_per_day fall in the days open already.
+        if last <= (self.open_day + 1) * self.ticks_per_day:
+            if first == last:  # all in one tick: nothing to sort
+                if first <= self.last_tick:
+                    self.due[first].append((list(columns), 0, len(times)))
+                return
+            key = tick
+        else:
+            day = (tick - 1) // self.ticks_per_day
+            key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
         order = np.argsort((key + self._key_offset).astype(self._key_type), kind="stable")
         key = key[order]
         sorted_columns = [c[order] for c in columns]
