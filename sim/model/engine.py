@@ -70,6 +70,7 @@ from sim.scenario.schema import Scenario
 __all__ = ["Ledger", "simulate"]
 
 _DRAW = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
+_DOCUMENT_MASKS = 16  # document masks are 4 bits (DocumentFlag)
 HOME = -1
 
 
@@ -235,7 +236,6 @@ class _Engine:
         ]
         self._at_border_country = np.zeros(len(scenario.countries), dtype=bool)
         self._at_border_country[[country for *_, country in self._at_border_tracks]] = True
-        self._usable = self._usable_table(self.alternatives, len(scenario.countries))
         # The rules as known, flat, for one gather per batch of (party, alternative) pairs:
         # documents by (decision day, group, country, day), open by (decision day, alternative, day).
         _, n_countries, _, self._n_groups = self.accepted_known.shape
@@ -245,6 +245,7 @@ class _Engine:
         self._open_known_flat = np.ascontiguousarray(self.open_known).reshape(-1)
         self._open_stride = len(self.alternatives) * self.days
         self._open_column = np.arange(len(self.alternatives), dtype=np.int64) * self.days
+        self._usable = self._usable_table()
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -371,14 +372,16 @@ class _Engine:
         """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves.
 
         A party may use only the alternatives of its kind (country left, car or not, able
-        to fly or not).  The batch is handled as a list of (party, alternative) pairs, one
-        per alternative a party's kind may use, each pair checked against the rules the
-        party knows of and dropped when ruled out; the logit's noise is drawn only for the
-        pairs left.  That is the same choice as a party looking at its own alternatives
+        to fly or not) that its group and documents could ever be let through (see
+        :meth:`_usable_table`).  The batch is handled as a list of (party, alternative)
+        pairs, one per alternative a party may use, each pair checked against the rules
+        the party knows of and dropped when ruled out; the logit's noise is drawn only for
+        the pairs left.  That is the same choice as a party looking at its own alternatives
         alone, as the noise belongs to the alternative and ties go to the lowest one.
         """
         parties, alts, days = self.parties, self.alternatives, self.days
         kind = (leaving.astype(np.int64) + 1) * 4 + parties.car[party] * 2 + parties.can_fly[party]
+        kind = (kind * _DOCUMENT_MASKS + parties.documents[party]) * self._n_groups + parties.group[party]
         row, alt = np.nonzero(self._usable[kind])
         # What a traveller expects: the rules it knows of, on the day it expects to get there.
         wait = self._reported_wait(now)[alt]
@@ -406,17 +409,28 @@ class _Engine:
         uniform = parties.draws(party, attempt, "choice")[row]
         return choose_pairs(len(party), len(alts), row, alt, total, uniform, alt)
 
-    @staticmethod
-    def _usable_table(alternatives: Alternatives, n_countries: int) -> np.ndarray:
-        """Alternatives each kind of party may use: out of its country, by its modes.
+    def _usable_table(self) -> np.ndarray:
+        """Alternatives each kind of party may use: out of its country, by its modes, open to its papers.
 
-        Row ``(leaving + 1) * 4 + car * 2 + can_fly`` (``leaving`` -1 for the home country).
+        Row ``((leaving + 1) * 4 + car * 2 + can_fly) * 16 + documents) * groups + group``
+        (``leaving`` -1 for the home country).  Left out: alternatives known closed on every
+        day, whatever the day of decision, and those into a country whose rules, as known
+        on any day for any day, never admit the group's documents, unless the country
+        takes asylum claims at the border.  A party would find those ruled out every time.
         """
-        usable = np.zeros(((n_countries + 1) * 4, len(alternatives)), dtype=bool)
+        alts = self.alternatives
+        n_countries, n_groups = len(self.scenario.countries), self._n_groups
+        ever_open = self.open_known.any(axis=(0, 2))
+        # Every document the rules ever admit, per country and group (OR over both days),
+        # and so whether a party's papers may get it in: shape (documents, groups, alternatives).
+        ever_admitted = np.bitwise_or.reduce(self.accepted_known, axis=(0, 2))[alts.country].T
+        documents = np.arange(_DOCUMENT_MASKS, dtype=np.uint8)[:, None, None]
+        papers = ((ever_admitted[None] & documents) != 0) | self._at_border_country[alts.country]
+        usable = np.zeros(((n_countries + 1) * 4, _DOCUMENT_MASKS, n_groups, len(alts)), dtype=bool)
         for key in range(len(usable)):
             leaving, car, fly = key // 4 - 1, bool(key & 2), bool(key & 1)
-            usable[key] = np.where(alternatives.air, fly, alternatives.car == car) & (alternatives.leaving == leaving)
-        return usable
+            usable[key] = papers & np.where(alts.air, fly, alts.car == car) & (alts.leaving == leaving) & ever_open
+        return usable.reshape(-1, len(alts))
 
     def _asylum_planned(
         self,
