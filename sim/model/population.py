@@ -245,7 +245,11 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
     group_pick = np.searchsorted(np.cumsum([g.share for g in people.groups]), u[:, 0], side="right")
     group_pick = np.minimum(group_pick, len(people.groups) - 1)
     size_cdf = np.cumsum(np.array([g.party_size for g in people.groups]), axis=1)
-    size = (u[:, 1][:, None] >= size_cdf[group_pick]).sum(axis=1) + 1
+    # One more person for every step of the group's size distribution the uniform passes.
+    size = np.ones(count, dtype=np.int64)
+    size_uniform = np.ascontiguousarray(u[:, 1])
+    for step in size_cdf.T:
+        size += size_uniform >= step[group_pick]
     weights = np.array([o.population_weight for o in scenario.origins])
     origin = np.searchsorted(np.cumsum(weights) / weights.sum(), u[:, 2], side="right")
     passport = u[:, 3] < mix.international_passport_share
