@@ -71,20 +71,22 @@ class AttemptDraws:
             self._row[position] = offset + kept
             offset += rows
         self._rows = offset
-        self._blocks: list[np.ndarray | None] = [None] * max_attempts
+        # All attempts' blocks in one array, so that a batch of mixed attempts is one gather;
+        # a block's memory is only touched once it is drawn.
+        self._all = np.empty((max_attempts, self._rows, len(ATTEMPT_DRAWS)), dtype=np.float32)
+        self._drawn = [False] * max_attempts
 
     def block(self, attempt: int) -> np.ndarray:
         """Every generated row's uniforms for attempt number ``attempt``, shape (rows, len(ATTEMPT_DRAWS)).
 
         Party ``p``'s row is ``rows_of(p)``.
         """
-        block = self._blocks[attempt]
-        if block is None:
-            block = np.empty((self._rows, len(ATTEMPT_DRAWS)), dtype=np.float32)
+        block = self._all[attempt]
+        if not self._drawn[attempt]:
             for children, offset, rows in self._children:
                 generator = np.random.Generator(np.random.PCG64(children[attempt]))
                 generator.random(out=block[offset : offset + rows], dtype=np.float32)
-            self._blocks[attempt] = block
+            self._drawn[attempt] = True
         return block
 
     def rows_of(self, party: np.ndarray) -> np.ndarray:
@@ -93,21 +95,19 @@ class AttemptDraws:
 
     def __call__(self, party: np.ndarray, attempt: np.ndarray, draw: str | None = None) -> np.ndarray:
         """Uniforms of ``party`` at ``attempt`` (element-wise): one draw, or all of them."""
-        row = self._row[party]
         attempt = np.asarray(attempt)
-        first = int(attempt[0]) if len(attempt) else 0
-        if len(attempt) == 0 or (attempt == first).all():
-            return self._pick(self.block(first), row, draw)
-        out = np.empty(len(party), dtype=np.float32) if draw else np.empty((len(party), len(ATTEMPT_DRAWS)), np.float32)
-        for k in np.unique(attempt).tolist():
-            match = attempt == k
-            out[match] = self._pick(self.block(k), row[match], draw)
-        return out
-
-    @staticmethod
-    def _pick(block: np.ndarray, row: np.ndarray, draw: str | None) -> np.ndarray:
-        # ``take`` along rows is several times faster than fancy indexing for whole rows.
-        return block.take(row, axis=0) if draw is None else block[row, _DRAW_COLUMN[draw]]
+        if len(attempt) == 0:
+            return np.empty((0, len(ATTEMPT_DRAWS)) if draw is None else 0, dtype=np.float32)
+        # Whoever is at attempt k went through attempts 0..k-1, so their blocks are drawn
+        # already but for the highest; a block's numbers do not depend on when it is drawn.
+        for k in range(int(attempt.max()) + 1):
+            if not self._drawn[k]:
+                self.block(k)
+        at = attempt.astype(np.int64) * self._rows + self._row[party]
+        if draw is None:
+            # ``take`` along rows is several times faster than fancy indexing for whole rows.
+            return self._all.reshape(-1, len(ATTEMPT_DRAWS)).take(at, axis=0)
+        return self._all.reshape(-1)[at * len(ATTEMPT_DRAWS) + _DRAW_COLUMN[draw]]
 
 
 @dataclass(frozen=True)
