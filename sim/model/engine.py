@@ -246,6 +246,7 @@ class _Engine:
         self._open_stride = len(self.alternatives) * self.days
         self._open_column = np.arange(len(self.alternatives), dtype=np.int64) * self.days
         self._usable = self._usable_table()
+        self._alternative_numbers = np.arange(len(self.alternatives))
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -406,8 +407,7 @@ class _Engine:
         row, alt = row[keep], alt[keep]
         utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
         total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
-        uniform = parties.draws(party, attempt, "choice")[row]
-        return choose_pairs(len(party), len(alts), row, alt, total, uniform, alt)
+        return choose_pairs(row, alt, total, parties.draws(party, attempt, "choice"), self._alternative_numbers)
 
     def _usable_table(self) -> np.ndarray:
         """Alternatives each kind of party may use: out of its country, by its modes, open to its papers.

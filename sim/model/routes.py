@@ -156,10 +156,23 @@ def pair_uniforms(uniform: np.ndarray, alternatives: np.ndarray) -> np.ndarray:
     ``uniform`` and ``alternatives`` broadcast against each other; the number of a pair
     is the same whichever other pairs are computed with it.
     """
-    # Arrays, never scalars: numpy wraps array integer arithmetic modulo 2**64 without a warning.
+    return _mixed(_seed_part(uniform) + _counter_part(alternatives))
+
+
+# The splitmix64 hash of (seed, alternative) is a sum of a part of each, mixed; the parts can
+# be worked out once per party and once per alternative.  Arrays, never scalars: numpy wraps
+# array integer arithmetic modulo 2**64 without a warning.
+def _seed_part(uniform: np.ndarray) -> np.ndarray:
     seed = np.atleast_1d(np.asarray(uniform, dtype=np.float32)).view(np.uint32).astype(np.uint64)
+    return seed * np.uint64(0x9E3779B97F4A7C15)
+
+
+def _counter_part(alternatives: np.ndarray) -> np.ndarray:
     counter = np.atleast_1d(np.asarray(alternatives, dtype=np.uint64)) + np.uint64(1)
-    z = seed * np.uint64(0x9E3779B97F4A7C15) + counter * np.uint64(0xD1B54A32D192ED03)
+    return counter * np.uint64(0xD1B54A32D192ED03)
+
+
+def _mixed(z: np.ndarray) -> np.ndarray:
     z ^= z >> np.uint64(30)
     z *= np.uint64(0xBF58476D1CE4E5B9)
     z ^= z >> np.uint64(27)
@@ -199,20 +212,11 @@ def choose(
     if alternatives is None:
         alternatives = np.arange(utility.shape[1])
     row, column = np.nonzero(allowed)
-    uniform = np.asarray(uniform)
-    return choose_pairs(
-        len(allowed), utility.shape[1], row, column, utility[row, column], uniform[row], np.asarray(alternatives)[column]
-    )
+    return choose_pairs(row, column, utility[row, column], np.asarray(uniform), np.asarray(alternatives))
 
 
 def choose_pairs(
-    parties: int,
-    width: int,
-    row: np.ndarray,
-    column: np.ndarray,
-    utility: np.ndarray,
-    uniform: np.ndarray,
-    alternative: np.ndarray,
+    row: np.ndarray, column: np.ndarray, utility: np.ndarray, uniform: np.ndarray, alternatives: np.ndarray
 ) -> np.ndarray:
     """:func:`choose` with the allowed (party, alternative) pairs listed instead of masked.
 
@@ -221,13 +225,14 @@ def choose_pairs(
 
     Parameters
     ----------
-    parties, width
-        Rows and columns of the choice.
     row, column
-        Each allowed pair's party (row) and column, row-major order not required.
-    utility, uniform, alternative
-        Per pair: its utility, its party's choice uniform, and which alternative the
-        column is (its noise is the alternative's).
+        Each allowed pair's party (row) and column.
+    utility
+        Each pair's utility.
+    uniform
+        Each party's choice uniform, one per row.
+    alternatives
+        Which alternative each column is, one per column (its noise is the alternative's).
 
     Returns
     -------
@@ -235,8 +240,10 @@ def choose_pairs(
         Per row, the column with the highest utility plus noise (the lowest such
         column on a tie), or -1 where the row has no allowed pair.
     """
+    parties, width = len(uniform), len(alternatives)
+    noise = -np.log(-np.log(_mixed(_seed_part(uniform)[row] + _counter_part(alternatives)[column])))
     score = np.full((parties, width), -np.inf)
-    score[row, column] = utility + -np.log(-np.log(pair_uniforms(uniform, alternative)))
+    score[row, column] = utility + noise
     choice = np.argmax(score, axis=1).astype(np.int32)
     some = np.zeros(parties, dtype=bool)
     some[row] = True
