@@ -395,15 +395,18 @@ class _Engine:
         known = self._known_flat[((decision_day * self._n_groups + group) * self._known_stride)[row] + self._known_column[alt] + arrival_day]
         allowed = (known & parties.documents[party][row]) != 0
         country = alts.country[alt]
-        if self._at_border_country[country].any():
-            allowed |= self._asylum_planned(party, attempt, decision_day, row, arrival_day, country)
+        # Pairs into a country taking asylum claims at its border (few): open to those who plan to claim.
+        at = self._at_border_country[country].nonzero()[0]
+        if len(at):
+            allowed[at] |= self._asylum_planned(party, attempt, decision_day, row[at], arrival_day[at], country[at])
         # A crossing closed when the party reaches it turns it away at once, and one that
         # closes while it waits turns it away then: it must be known open on both days.
         open_at = (decision_day * self._open_stride)[row] + self._open_column[alt]
         allowed &= self._open_known_flat[open_at + arrival_day]
         allowed &= self._open_known_flat[open_at + day_of(reach, days - 1)]
-        allowed &= ~self.excluded.reshape(-1)[(party.astype(np.int64) * self.excluded.shape[1])[row] + country]
-        keep = np.flatnonzero(allowed)
+        if attempt.any():  # at a first attempt nobody has been anywhere, or been refused
+            allowed &= ~self.excluded.reshape(-1)[(party.astype(np.int64) * self.excluded.shape[1])[row] + country]
+        keep = allowed.nonzero()[0]
         row, alt = row[keep], alt[keep]
         utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
         total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
