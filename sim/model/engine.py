@@ -160,7 +160,7 @@ class _Inbox:
         key = key[order]
         sorted_columns = [c[order] for c in columns]
         sorted_times = None
-        cuts = (np.flatnonzero(key[1:] != key[:-1]) + 1).tolist()
+        cuts = ((key[1:] != key[:-1]).nonzero()[0] + 1).tolist()
         for when, lo, hi in zip(key[[0, *cuts]].tolist(), [0, *cuts], [*cuts, len(key)]):
             if when >= 0:
                 if when <= self.last_tick:
@@ -489,7 +489,7 @@ class _Engine:
         start_list, leave_list, served_list = [np.nan] * n, [0.0] * n, [SERVED] * n
         arrive_list, service_list = arrive.tolist(), service.tolist()
         patience_list = self.parties.patience[party].tolist()
-        cuts = (np.flatnonzero(alt[1:] != alt[:-1]) + 1).tolist()
+        cuts = ((alt[1:] != alt[:-1]).nonzero()[0] + 1).tolist()
         for lo, hi in zip([0, *cuts], [*cuts, n]):
             self._banks[alt[lo]].serve_lists(
                 arrive_list, service_list, patience_list, lo, hi, start_list, leave_list, served_list
@@ -690,7 +690,7 @@ class _Engine:
             self.moves.append(party=p[went], country=c[went], time=t[went], kind=MoveKind.ONWARD)
             self.country[p[went]] = HOME  # between countries now
             # Nowhere to go on to: go home instead.
-            home[np.flatnonzero(onward)[~went]] = True
+            home[onward.nonzero()[0][~went]] = True
         if home.any():
             self.moves.append(party=party[home], country=country[home], time=when[home], kind=MoveKind.HOME)
             self.status[party[home]] = Status.RETURNED_HOME

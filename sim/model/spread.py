@@ -110,7 +110,7 @@ class SpreadTable:
         out = np.empty(len(row))
         distribution = self.distribution[row]
         for k, name in enumerate(self.names):
-            members = np.flatnonzero(distribution == k)
+            members = (distribution == k).nonzero()[0]
             if len(members):
                 out[members] = self._law(name, row[members], u[members])
         return out
