@@ -519,14 +519,19 @@ class _Engine:
         draws = parties.draws(party, attempt)
         decision = np.where(served == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY).astype(np.int8)
         was_served = served == SERVED
-        # Exit screening on the home side, when service there ends (before any flight):
-        # turned back, or mobilised on the spot; those stopped leave the crossing then.
-        served_at = np.where(was_served, leave - self.after_hours[alt], leave)
-        exit_day = day_of(served_at, self.days - 1)
-        share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
-        stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
-        decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
-        d["leave"][legs[stopped]] = served_at[stopped]
+        if self.screenings:
+            # Exit screening on the home side, when service there ends (before any flight):
+            # turned back, or mobilised on the spot; those stopped leave the crossing then.
+            served_at = np.where(was_served, leave - self.after_hours[alt], leave)
+            exit_day = day_of(served_at, self.days - 1)
+            share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
+            stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
+            decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
+            d["leave"][legs[stopped]] = served_at[stopped]
+            self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
+            self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
+        else:
+            stopped = np.zeros(len(legs), dtype=bool)
         checked = was_served & ~stopped
         admissible = (self.accepted[country, day, group] & documents) != 0
         lucky = draws[:, _DRAW["entry"]] >= self.refusal_share[country]
@@ -540,8 +545,6 @@ class _Engine:
         decision[entered] = Decision.ENTERED
         d["decision"][legs] = decision
         self.excluded[party[checked & ~entered], country[checked & ~entered]] = True
-        self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
-        self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
         if entered.any():
             self._enter(tick, party[entered], country[entered], leave[entered], alt[entered],
                         attempt[entered], track[entered], claims[entered])
