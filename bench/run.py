@@ -224,10 +224,13 @@ def machine() -> dict[str, object]:
 
 
 def git_commit() -> str:
-    """The commit measured, with ``-dirty`` if the working tree has changes."""
+    """The commit measured, with ``-dirty`` if the working tree has changes (other than the benchmarks' results)."""
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=True)
-        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True)
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", ".", ":!bench/*results.json"],
+            cwd=ROOT, capture_output=True, text=True, check=True,
+        )
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
