@@ -16,7 +16,7 @@ import numpy as np
 
 from sim.model.policies import LaneDays
 from sim.model.queueing import LaneBank, scaled_schedule
-from sim.model.spread import quantile
+from sim.model.spread import SpreadTable
 from sim.scenario.schema import Mode, Scenario
 
 __all__ = ["CrossingMode", "ServiceLaws", "build_crossing_modes", "service_hours"]
@@ -46,31 +46,23 @@ class CrossingMode:
 
 @dataclass(frozen=True)
 class ServiceLaws:
-    """Every alternative's service law as arrays, to draw a mixed batch in one go."""
+    """Every alternative's service law, compiled to draw a mixed batch in one go (row: alternative)."""
 
-    distribution: np.ndarray
-    mean_hours: np.ndarray
-    cv: np.ndarray
+    laws: SpreadTable
     per_person: np.ndarray
 
     @classmethod
     def of(cls, servers: list[CrossingMode]) -> "ServiceLaws":
         """From the alternatives' servers."""
         return cls(
-            np.array([s.distribution for s in servers]),
-            np.array([s.mean_hours for s in servers]),
-            np.array([s.cv for s in servers]),
+            SpreadTable.from_laws([s.distribution for s in servers], [s.mean_hours for s in servers], [s.cv for s in servers]),
             np.array([s.per_person for s in servers]),
         )
 
 
 def service_hours(laws: ServiceLaws, alt: np.ndarray, uniform: np.ndarray, size: np.ndarray) -> np.ndarray:
     """Service each party needs at its alternative's standing rate, hours (vectorised over alternatives)."""
-    hours = np.empty(len(alt))
-    distribution = laws.distribution[alt]
-    for name in np.unique(distribution).tolist():
-        match = distribution == name
-        hours[match] = quantile(name, laws.mean_hours[alt[match]], laws.cv[alt[match]], uniform[match])
+    hours = laws.laws.draw(alt, uniform)
     return np.where(laws.per_person[alt], hours * size, hours)
 
 

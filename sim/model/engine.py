@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ import numpy as np
 import simpy
 
 from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
+from sim.model.days import day_of
 from sim.model.departures import hours_in_period
 from sim.model.ledger import (
     CLAIM_COLUMNS,
@@ -63,13 +65,14 @@ from sim.model.policies import (
 from sim.model.population import ATTEMPT_DRAWS, BASELINE, Parties, generate_parties
 from sim.model.queueing import ABANDONED, CLOSED, SERVED, LaneBank, scaled_schedule
 from sim.model.randomness import make_streams
-from sim.model.routes import Alternatives, build_alternatives, choose
-from sim.model.spread import spread_quantile
+from sim.model.routes import Alternatives, build_alternatives, choose_pairs
+from sim.model.spread import SpreadTable
 from sim.scenario.schema import Scenario
 
 __all__ = ["Ledger", "simulate"]
 
 _DRAW = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
+_DOCUMENT_MASKS = 16  # document masks are 4 bits (DocumentFlag)
 HOME = -1
 
 
@@ -117,63 +120,83 @@ class _Inbox:
     """Things falling due, filed by the tick they fall in: ids plus any extra columns.
 
     What falls due within the current day is filed by tick at once; what falls due
-    later waits in a bucket for its day and is filed by tick when that day begins,
-    so a batch spread over weeks costs a piece per day, not a piece per tick.
+    later waits in a bucket for its day, with its times, and is filed by tick when
+    that day begins, so a batch spread over weeks costs a piece per day, not a piece
+    per tick.  Rows come out in the order they were filed, each batch sorted by tick.
     """
 
     def __init__(self, tick_hours: float, last_tick: int) -> None:
         self.tick_hours = tick_hours
         self.last_tick = last_tick
         self.ticks_per_day = int(round(24.0 / tick_hours))
-        # tick (or day) -> [(columns sorted by time, first row, end row)]: one shared sort per batch.
+        # Times past the run (and NaN) fall in the tick after the last one, which nobody takes.
+        self._beyond = (last_tick + 1) * tick_hours
+        # Keys run from -1 - (last day) to last_tick + 1; shifted to start at 0 they fit 16 bits
+        # in most runs, where numpy's stable sort is a radix sort.
+        self._key_offset = 1 + last_tick // self.ticks_per_day
+        self._key_type = np.uint16 if last_tick + 1 + self._key_offset < 1 << 16 else np.int64
+        # tick -> [(columns sorted by tick, first row, end row)]: one shared sort per batch;
+        # day -> [(times, columns, first row, end row)] for later days.
         self.due: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
-        self.later: dict[int, list[tuple[list[np.ndarray], int, int]]] = defaultdict(list)
+        self.later: dict[int, list[tuple[np.ndarray, list[np.ndarray], int, int]]] = defaultdict(list)
         self.open_day = 0
 
     def file(self, times: np.ndarray, now_tick: int, *columns: np.ndarray) -> None:
         """File rows under the tick in which ``times`` fall (never before ``now_tick``).
 
-        ``times`` travels with the rows as a hidden first column (for re-filing).
+        The columns may be kept as they are, not copied: hand over arrays nobody changes later.
         """
         if len(times) == 0:
             return
-        tick = np.maximum(np.ceil(times / self.tick_hours - 1e-9).astype(np.int64), now_tick)
-        tick = np.where(np.isfinite(times), tick, self.last_tick + 1)
-        # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day.
-        day = (tick - 1) // self.ticks_per_day
-        key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
-        order = np.argsort(key, kind="stable")
+        tick = np.ceil(np.fmin(times, self._beyond) / self.tick_hours - 1e-9).astype(np.int64)
+        np.maximum(tick, now_tick, out=tick)
+        first, last = int(tick.min()), int(tick.max())
+        # The day a tick belongs to: tick k ends at k * tick_hours, inside day (k - 1) // ticks_per_day;
+        # ticks up to (open_day + 1) * ticks_per_day fall in the days open already.
+        if last <= (self.open_day + 1) * self.ticks_per_day:
+            if first == last:  # all in one tick: nothing to sort
+                if first <= self.last_tick:
+                    self.due[first].append((list(columns), 0, len(times)))
+                return
+            key = tick
+        else:
+            day = (tick - 1) // self.ticks_per_day
+            key = np.where(day <= self.open_day, tick, -1 - day)  # negative keys: later days
+        order = np.argsort((key + self._key_offset).astype(self._key_type), kind="stable")
         key = key[order]
-        sorted_columns = [times[order], *(c[order] for c in columns)]
-        cuts = (np.flatnonzero(key[1:] != key[:-1]) + 1).tolist()
+        sorted_columns = [c[order] for c in columns]
+        sorted_times = None
+        cuts = ((key[1:] != key[:-1]).nonzero()[0] + 1).tolist()
         for when, lo, hi in zip(key[[0, *cuts]].tolist(), [0, *cuts], [*cuts, len(key)]):
             if when >= 0:
                 if when <= self.last_tick:
                     self.due[when].append((sorted_columns, lo, hi))
             elif (-1 - when) * self.ticks_per_day < self.last_tick:
-                self.later[-1 - when].append((sorted_columns, lo, hi))
+                if sorted_times is None:
+                    sorted_times = times[order]
+                self.later[-1 - when].append((sorted_times, sorted_columns, lo, hi))
 
     def has(self, tick: int) -> bool:
         day = (tick - 1) // self.ticks_per_day
         while self.open_day < day:
             self.open_day += 1
-            for rows in self._joined(self.later.pop(self.open_day, [])):
-                self.file(rows[0], tick, *rows[1:])
+            batches = self.later.pop(self.open_day, None)
+            if batches:
+                times = np.concatenate([times[lo:hi] for times, _, lo, hi in batches])
+                self.file(times, tick, *self._joined([(columns, lo, hi) for _, columns, lo, hi in batches]))
         return bool(self.due.get(tick))
 
     def take(self, tick: int) -> tuple[np.ndarray, ...]:
-        """The rows due in ``tick`` (without the hidden time column)."""
-        return self._joined(self.due.pop(tick))[0][1:]
+        """The rows due in ``tick``."""
+        return self._joined(self.due.pop(tick))
 
     @staticmethod
-    def _joined(batches: list[tuple[list[np.ndarray], int, int]]) -> list[tuple[np.ndarray, ...]]:
-        if not batches:
-            return []
+    def _joined(batches: list[tuple[list[np.ndarray], int, int]]) -> tuple[np.ndarray, ...]:
         if len(batches) == 1:
             columns, lo, hi = batches[0]
-            return [tuple(c[lo:hi] for c in columns)]
+            return tuple(c[lo:hi] for c in columns)
         width = len(batches[0][0])
-        return [tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))]
+        return tuple(np.concatenate([columns[k][lo:hi] for columns, lo, hi in batches]) for k in range(width))
 
 
 class _Engine:
@@ -204,13 +227,33 @@ class _Engine:
         self._steady_limit_hours = np.where((limits == limits[:, :1, :]).all(axis=1), limits[:, 0, :] * 24.0, np.nan)
         self._changing_limits = {(int(c), int(g)) for c, g in zip(*np.nonzero(np.isnan(self._steady_limit_hours)))}
         self.screenings = screening_rules(scenario)
+        # Per screening rule, which crossings it screens at (a lookup by crossing index).
+        self._screened_crossings = [np.isin(np.arange(len(scenario.crossings)), rule.crossings) for rule in self.screenings]
         self.asylum = asylum_policies(scenario)
+        self._asylum_days = [policy_days(scenario, policy) for policy in self.asylum]
         # Per track, with a trailing entry for "no track" (index -1).
         self._claim_shares = np.array([p.claim_share for p in self.asylum] + [0.0])
         self._at_border = np.array([p.at_border for p in self.asylum] + [False])
         self._country_index = {c.iso: i for i, c in enumerate(scenario.countries)}
-        self._at_border_countries = np.array([self._country_index[p.country] for p in self.asylum if p.at_border])
-        self._columns: dict[int, np.ndarray] = {}
+        # Tracks taking claims at the border: (policy, days in force, first day known, country).
+        self._at_border_tracks = [
+            (p, policy_days(scenario, p), known_from_day(scenario, p), self._country_index[p.country])
+            for p in self.asylum
+            if p.at_border
+        ]
+        self._at_border_country = np.zeros(len(scenario.countries), dtype=bool)
+        self._at_border_country[[country for *_, country in self._at_border_tracks]] = True
+        # The rules as known, flat, for one gather per batch of (party, alternative) pairs:
+        # documents by (decision day, group, country, day), open by (decision day, alternative, day).
+        _, n_countries, _, self._n_groups = self.accepted_known.shape
+        self._known_flat = np.ascontiguousarray(self.accepted_known.transpose(0, 3, 1, 2)).reshape(-1)
+        self._known_stride = n_countries * self.days
+        self._known_column = self.alternatives.country.astype(np.int64) * self.days
+        self._open_known_flat = np.ascontiguousarray(self.open_known).reshape(-1)
+        self._open_stride = len(self.alternatives) * self.days
+        self._open_column = np.arange(len(self.alternatives), dtype=np.int64) * self.days
+        self._usable = self._usable_table()
+        self._alternative_numbers = np.arange(len(self.alternatives))
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
@@ -227,6 +270,9 @@ class _Engine:
         # Queued units: their alternative, when they leave the queue, how many units they are.
         self.waiting: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self._service_laws = ServiceLaws.of(self.servers)
+        self._banks = [server.bank for server in self.servers]
+        trips = [c.trip_days or scenario.departures.baseline_trip_days for c in scenario.countries]
+        self._stay_laws = SpreadTable.of([c.dwell_days for c in scenario.countries] + trips)
         self.report_times: list[float] = []
         self.report_waits: list[np.ndarray] = []
         self.released = 0
@@ -277,7 +323,7 @@ class _Engine:
         origin = self.parties.origin[party]
         times = depart[party]
         alts = self.alternatives
-        found = self._go(tick, party, times, alts.origin_utility[origin], alts.origin_hours[origin], now)
+        found = self._go(tick, party, times, alts.origin_utility, alts.origin_hours, origin, now)
         # No crossing it may use (none it can reach by its means, or none that would let it in).
         self.status[party[~found]] = Status.NO_ROUTE_HOME
 
@@ -288,28 +334,32 @@ class _Engine:
         times: np.ndarray,
         utility: np.ndarray,
         hours: np.ndarray,
+        source: np.ndarray,
         now: float,
         leaving: np.ndarray | None = None,
     ) -> np.ndarray:
         """Choose and set off; returns which parties found a way (the others are untouched).
 
-        ``leaving`` is the country each party sets off from (``HOME`` for the home
-        country); by default the country it is in.
+        ``utility`` and ``hours`` are tables of utility per alternative and travel hours
+        per crossing, one row per place a party may set off from; ``source`` is each
+        party's row.  ``leaving`` is the country each party sets off from (``HOME`` for
+        the home country); by default the country it is in.
         """
         attempt = self.next_attempt[party]
         has_attempt = attempt < self.scenario.people.max_attempts
         if leaving is None:
             leaving = self.country[party]
         alt = np.full(len(party), -1, dtype=np.int32)
-        if has_attempt.any():
-            p = party[has_attempt]
+        if has_attempt.all():
+            alt = self._choose(party, attempt, utility, hours, source, times, now, leaving)
+        elif has_attempt.any():
             alt[has_attempt] = self._choose(
-                p, attempt[has_attempt], utility[has_attempt], hours[has_attempt], times[has_attempt], now,
-                leaving[has_attempt],
+                party[has_attempt], attempt[has_attempt], utility, hours, source[has_attempt], times[has_attempt],
+                now, leaving[has_attempt],
             )
         ok = alt >= 0
-        party, alt, times, hours, attempt = party[ok], alt[ok], times[ok], hours[ok], attempt[ok]
-        arrive = times + hours[np.arange(len(party)), self.alternatives.crossing[alt]]
+        party, alt, times, source, attempt = party[ok], alt[ok], times[ok], source[ok], attempt[ok]
+        arrive = times + hours[source, self.alternatives.crossing[alt]]
         legs = self.legs.append(
             party=party, attempt=attempt, alt=alt, arrive=arrive, start=np.nan, leave=np.nan,
             served=-1, decision=Decision.UNDECIDED, retried=False,
@@ -325,111 +375,108 @@ class _Engine:
         attempt: np.ndarray,
         utility: np.ndarray,
         hours: np.ndarray,
+        source: np.ndarray,
         times: np.ndarray,
         now: float,
         leaving: np.ndarray,
     ) -> np.ndarray:
         """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves.
 
-        Parties are taken in kinds (country left, car or not, able to fly or not), each
-        looking only at the alternatives its kind may use, which is where the time goes.
+        A party may use only the alternatives of its kind (country left, car or not, able
+        to fly or not) that its group and documents could ever be let through (see
+        :meth:`_usable_table`).  The batch is handled as a list of (party, alternative)
+        pairs, one per alternative a party may use, each pair checked against the rules
+        the party knows of and dropped when ruled out; the logit's noise is drawn only for
+        the pairs left.  That is the same choice as a party looking at its own alternatives
+        alone, as the noise belongs to the alternative and ties go to the lowest one.
         """
-        parties = self.parties
-        car, fly = parties.car[party], parties.can_fly[party]
-        kind = (leaving.astype(np.int64) + 1) * 4 + car * 2 + fly
-        choice = np.full(len(party), -1, dtype=np.int32)
-        wait = self._reported_wait(now)
-        for key in np.unique(kind).tolist():
-            columns = self._columns_for(key)
-            if len(columns) == 0:
-                continue
-            rows = np.flatnonzero(kind == key)
-            sub = self._choose_among(
-                party[rows], attempt[rows], utility[rows][:, columns], hours[rows], times[rows], wait, columns
-            )
-            choice[rows] = np.where(sub >= 0, columns[np.maximum(sub, 0)], -1)
-        return choice
-
-    def _columns_for(self, key: int) -> np.ndarray:
-        """Alternatives open to a kind of party: out of its country, by its modes."""
-        columns = self._columns.get(key)
-        if columns is None:
-            alts = self.alternatives
-            leaving, car, fly = key // 4 - 1, bool(key & 2), bool(key & 1)
-            usable = np.where(alts.air, fly, alts.car == car) & (alts.leaving == leaving)
-            columns = self._columns[key] = np.flatnonzero(usable)
-        return columns
-
-    def _choose_among(
-        self,
-        party: np.ndarray,
-        attempt: np.ndarray,
-        utility: np.ndarray,
-        hours: np.ndarray,
-        times: np.ndarray,
-        wait: np.ndarray,
-        columns: np.ndarray,
-    ) -> np.ndarray:
-        """Index into ``columns`` of each party's choice (-1: none allowed)."""
-        alts = self.alternatives
-        parties = self.parties
-        country = alts.country[columns]
-        wait = wait[columns]
-        decision_day = np.minimum((times // 24).astype(np.int64), self.days - 1)
+        parties, alts, days = self.parties, self.alternatives, self.days
+        kind = (leaving.astype(np.int64) + 1) * 4 + parties.car[party] * 2 + parties.can_fly[party]
+        kind = (kind * _DOCUMENT_MASKS + parties.documents[party]) * self._n_groups + parties.group[party]
+        row, alt = np.nonzero(self._usable[kind])
         # What a traveller expects: the rules it knows of, on the day it expects to get there.
-        reach = times[:, None] + hours[:, alts.crossing[columns]]
-        arrival_day = np.minimum(((reach + wait[None, :]) // 24).astype(np.int64), self.days - 1)
+        wait = self._reported_wait(now)[alt]
+        decision_day = day_of(times, days - 1)
+        row_source = source[row].astype(np.int64)
+        reach = times[row] + hours.reshape(-1)[row_source * hours.shape[1] + alts.crossing[alt]]
+        arrival_day = day_of(reach + wait, days - 1)
+        # Flat lookups: a part per party, a part per alternative, and the day.
         group = parties.group[party].astype(np.int64)
-        known = self.accepted_known[decision_day[:, None], country[None, :], arrival_day, group[:, None]]
-        allowed = (known & parties.documents[party][:, None]) != 0
-        allowed |= self._asylum_planned(party, attempt, decision_day, arrival_day, country)
+        known = self._known_flat[((decision_day * self._n_groups + group) * self._known_stride)[row] + self._known_column[alt] + arrival_day]
+        allowed = (known & parties.documents[party][row]) != 0
+        country = alts.country[alt]
+        # Pairs into a country taking asylum claims at its border (few): open to those who plan to claim.
+        at = self._at_border_country[country].nonzero()[0]
+        if len(at):
+            allowed[at] |= self._asylum_planned(party, attempt, decision_day, row[at], arrival_day[at], country[at])
         # A crossing closed when the party reaches it turns it away at once, and one that
         # closes while it waits turns it away then: it must be known open on both days.
-        reach_day = np.minimum((reach // 24).astype(np.int64), self.days - 1)
-        allowed &= self.open_known[decision_day[:, None], columns[None, :], arrival_day]
-        allowed &= self.open_known[decision_day[:, None], columns[None, :], reach_day]
-        allowed &= ~self.excluded[party][:, country]
-        total = utility + self.scenario.choice.wait_hour_utility * wait[None, :]
-        uniform = parties.draws(party, attempt, "choice")
-        return choose(total, allowed, uniform, columns)
+        open_at = (decision_day * self._open_stride)[row] + self._open_column[alt]
+        allowed &= self._open_known_flat[open_at + arrival_day]
+        allowed &= self._open_known_flat[open_at + day_of(reach, days - 1)]
+        if attempt.any():  # at a first attempt nobody has been anywhere, or been refused
+            allowed &= ~self.excluded.reshape(-1)[(party.astype(np.int64) * self.excluded.shape[1])[row] + country]
+        keep = allowed.nonzero()[0]
+        row, alt = row[keep], alt[keep]
+        utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
+        total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
+        return choose_pairs(row, alt, total, parties.draws(party, attempt, "choice"), self._alternative_numbers)
+
+    def _usable_table(self) -> np.ndarray:
+        """Alternatives each kind of party may use: out of its country, by its modes, open to its papers.
+
+        Row ``((leaving + 1) * 4 + car * 2 + can_fly) * 16 + documents) * groups + group``
+        (``leaving`` -1 for the home country).  Left out: alternatives known closed on every
+        day, whatever the day of decision, and those into a country whose rules, as known
+        on any day for any day, never admit the group's documents, unless the country
+        takes asylum claims at the border.  A party would find those ruled out every time.
+        """
+        alts = self.alternatives
+        n_countries, n_groups = len(self.scenario.countries), self._n_groups
+        ever_open = self.open_known.any(axis=(0, 2))
+        # Every document the rules ever admit, per country and group (OR over both days),
+        # and so whether a party's papers may get it in: shape (documents, groups, alternatives).
+        ever_admitted = np.bitwise_or.reduce(self.accepted_known, axis=(0, 2))[alts.country].T
+        documents = np.arange(_DOCUMENT_MASKS, dtype=np.uint8)[:, None, None]
+        papers = ((ever_admitted[None] & documents) != 0) | self._at_border_country[alts.country]
+        usable = np.zeros(((n_countries + 1) * 4, _DOCUMENT_MASKS, n_groups, len(alts)), dtype=bool)
+        for key in range(len(usable)):
+            leaving, car, fly = key // 4 - 1, bool(key & 2), bool(key & 1)
+            usable[key] = papers & np.where(alts.air, fly, alts.car == car) & (alts.leaving == leaving) & ever_open
+        return usable.reshape(-1, len(alts))
 
     def _asylum_planned(
         self,
         party: np.ndarray,
         attempt: np.ndarray,
         decision_day: np.ndarray,
+        row: np.ndarray,
         arrival_day: np.ndarray,
         country: np.ndarray,
     ) -> np.ndarray:
-        """Alternatives open to a party because it means to claim asylum at the border there.
+        """Pairs open to a party because it means to claim asylum at the border there.
 
         An emigrant who means to claim (its claim draw for this attempt falls under the
         track's ``claim_share``) plans for a country whose ``at_border`` track it knows of
-        and will find in force when it arrives.  ``country`` gives each alternative's
-        destination.  Shape (parties, alternatives).
+        and will find in force when it arrives.  ``party``, ``attempt``, ``decision_day``
+        are per party; ``row`` (the pair's party), ``arrival_day`` and ``country`` (its
+        alternative's destination) per pair.
         """
-        planned = np.zeros(arrival_day.shape, dtype=bool)
-        if not np.isin(country, self._at_border_countries).any():
-            return planned
+        planned = np.zeros(len(row), dtype=bool)
         parties = self.parties
         pool = parties.component[party] != BASELINE
         uniform = parties.draws(party, attempt, "claim")
         group, documents = parties.group[party], parties.documents[party]
-        for k, policy in enumerate(self.asylum):
-            if not policy.at_border:
-                continue
-            span = policy_days(self.scenario, policy)
+        for policy, span, known_from, policy_country in self._at_border_tracks:
             intends = pool & (uniform < policy.claim_share) & concerns(policy.who, group, documents)
-            intends &= decision_day >= known_from_day(self.scenario, policy)
-            to_country = country == self._country_index[policy.country]
-            in_force = (arrival_day >= span.start) & (arrival_day < span.stop)
-            planned |= intends[:, None] & to_country[None, :] & in_force
+            intends &= decision_day >= known_from
+            planned |= intends[row] & (country == policy_country) & (arrival_day >= span.start) & (arrival_day < span.stop)
         return planned
 
     def _reported_wait(self, now: float) -> np.ndarray:
         """The latest published waits at least ``information_lag_hours`` old."""
         cutoff = now - self.tick_hours - self.scenario.choice.information_lag_hours
-        index = int(np.searchsorted(self.report_times, cutoff + 1e-9, side="right")) - 1
+        index = bisect_right(self.report_times, cutoff + 1e-9) - 1
         if index < 0:
             return np.zeros(len(self.servers))
         return self.report_waits[index]
@@ -446,13 +493,19 @@ class _Engine:
         size = self.parties.size[party]
         uniform = self.parties.draws(party, d["attempt"][legs], "service")
         service = service_hours(self._service_laws, alt, uniform, size)
-        arrive, patience = d["arrive"][legs], self.parties.patience[party]
-        start, leave = np.empty(len(legs)), np.empty(len(legs))
-        served = np.empty(len(legs), dtype=np.int8)
-        cuts = (np.flatnonzero(alt[1:] != alt[:-1]) + 1).tolist()
-        for lo, hi in zip([0, *cuts], [*cuts, len(legs)]):
-            bank = self.servers[int(alt[lo])].bank
-            start[lo:hi], leave[lo:hi], served[lo:hi] = bank.serve(arrive[lo:hi], service[lo:hi], patience[lo:hi])
+        arrive = d["arrive"][legs]
+        # One conversion to lists for the whole batch; each bank serves its slice in place.
+        n = len(legs)
+        start_list, leave_list, served_list = [np.nan] * n, [0.0] * n, [SERVED] * n
+        arrive_list, service_list = arrive.tolist(), service.tolist()
+        patience_list = self.parties.patience[party].tolist()
+        cuts = ((alt[1:] != alt[:-1]).nonzero()[0] + 1).tolist()
+        for lo, hi in zip([0, *cuts], [*cuts, n]):
+            self._banks[alt[lo]].serve_lists(
+                arrive_list, service_list, patience_list, lo, hi, start_list, leave_list, served_list
+            )
+        start, leave = np.array(start_list, dtype=np.float64), np.array(leave_list, dtype=np.float64)
+        served = np.array(served_list, dtype=np.int8)
         done = served == SERVED
         leave = np.where(done, leave + self.after_hours[alt], leave)
         d["start"][legs], d["leave"][legs], d["served"][legs] = start, leave, served
@@ -471,19 +524,24 @@ class _Engine:
         alt = d["alt"][legs]
         country = self.alternatives.country[alt]
         served = d["served"][legs]
-        day = np.minimum((leave // 24).astype(np.int64), self.days - 1)
+        day = day_of(leave, self.days - 1)
         group, documents = parties.group[party], parties.documents[party]
         draws = parties.draws(party, attempt)
         decision = np.where(served == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY).astype(np.int8)
         was_served = served == SERVED
-        # Exit screening on the home side, when service there ends (before any flight):
-        # turned back, or mobilised on the spot; those stopped leave the crossing then.
-        served_at = np.where(was_served, leave - self.after_hours[alt], leave)
-        exit_day = np.minimum((served_at // 24).astype(np.int64), self.days - 1)
-        share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
-        stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
-        decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
-        d["leave"][legs[stopped]] = served_at[stopped]
+        if self.screenings:
+            # Exit screening on the home side, when service there ends (before any flight):
+            # turned back, or mobilised on the spot; those stopped leave the crossing then.
+            served_at = np.where(was_served, leave - self.after_hours[alt], leave)
+            exit_day = day_of(served_at, self.days - 1)
+            share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
+            stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
+            decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
+            d["leave"][legs[stopped]] = served_at[stopped]
+            self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
+            self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
+        else:
+            stopped = np.zeros(len(legs), dtype=bool)
         checked = was_served & ~stopped
         admissible = (self.accepted[country, day, group] & documents) != 0
         lucky = draws[:, _DRAW["entry"]] >= self.refusal_share[country]
@@ -497,8 +555,6 @@ class _Engine:
         decision[entered] = Decision.ENTERED
         d["decision"][legs] = decision
         self.excluded[party[checked & ~entered], country[checked & ~entered]] = True
-        self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
-        self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
         if entered.any():
             self._enter(tick, party[entered], country[entered], leave[entered], alt[entered],
                         attempt[entered], track[entered], claims[entered])
@@ -511,8 +567,8 @@ class _Engine:
         """Share stopped and whether they are mobilised, per party (later rules win)."""
         share = np.zeros(len(day))
         mobilise = np.zeros(len(day), dtype=bool)
-        for rule in self.screenings:
-            match = np.isin(crossing, rule.crossings) & (day >= rule.days.start) & (day < rule.days.stop)
+        for rule, at_crossing in zip(self.screenings, self._screened_crossings):
+            match = at_crossing[crossing] & (day >= rule.days.start) & (day < rule.days.stop)
             match &= concerns(rule.who, group, documents)
             share[match], mobilise[match] = rule.share, rule.mobilise
         return share, mobilise
@@ -520,8 +576,7 @@ class _Engine:
     def _asylum_track(self, country, day, group, documents) -> np.ndarray:
         """Index of the asylum policy that takes a party's claim (-1: none); later policies win."""
         track = np.full(len(day), -1, dtype=np.int64)
-        for k, policy in enumerate(self.asylum):
-            span = policy_days(self.scenario, policy)
+        for k, (policy, span) in enumerate(zip(self.asylum, self._asylum_days)):
             match = (country == self._country_index[policy.country]) & (day >= span.start) & (day < span.stop)
             match &= concerns(policy.who, group, documents)
             track[match] = k
@@ -540,9 +595,8 @@ class _Engine:
             # A party turned away, refused or giving up is still on the near side of that
             # crossing: out of home, or out of the country it was moving on from.
             went[retry] = self._go(
-                tick, party[retry], leave[retry], self.alternatives.between_utility[here[retry]],
-                self.alternatives.between_hours[here[retry]], tick * self.tick_hours,
-                self.alternatives.leaving[alt[retry]],
+                tick, party[retry], leave[retry], self.alternatives.between_utility, self.alternatives.between_hours,
+                here[retry], tick * self.tick_hours, self.alternatives.leaving[alt[retry]],
             )
             self.legs.data["retried"][legs[went]] = True
             self.location[party[went]] = here[went]
@@ -583,19 +637,11 @@ class _Engine:
         """Draw how long each party stays, capped by the stay limit, and file its end."""
         parties = self.parties
         uniform = parties.draws(party, attempt, "dwell")
-        days = np.empty(len(party))
-        # Regular travellers passing through stay like emigrants; the others make their trip.
+        # Each party's stay law: its country's dwell (rows 0..n-1), or for regular travellers
+        # making a trip (not passing through) the trip there (rows n..2n-1).
         tripping = (parties.component[party] == BASELINE) & ~self._passing_through(party, country, attempt)
-        for c in np.unique(country):
-            here = country == c
-            spec = self.scenario.countries[c]
-            trip = tripping & here
-            if trip.any():
-                days[trip] = spread_quantile(spec.trip_days or self.scenario.departures.baseline_trip_days, uniform[trip])
-            dwell = ~tripping & here
-            if dwell.any():
-                days[dwell] = spread_quantile(spec.dwell_days, uniform[dwell])
-        ends = time + days * 24.0
+        law = np.where(tripping, len(self.scenario.countries) + country, country)
+        ends = time + self._stay_laws.draw(law, uniform) * 24.0
         deadline = self._deadline(party, country, time)
         forced = deadline <= ends
         ends = np.minimum(ends, deadline)
@@ -618,7 +664,8 @@ class _Engine:
         group = self.parties.group[party].astype(np.int64)
         # Most countries keep one limit all period: entry + limit, for all of them at once.
         deadline = time + self._steady_limit_hours[country, group]
-        for c, g in set(zip(country.tolist(), group.tolist())) & self._changing_limits:
+        changing = set(zip(country.tolist(), group.tolist())) & self._changing_limits if self._changing_limits else ()
+        for c, g in changing:
             members = (country == c) & (group == g)
             deadline[members] = stay_deadline(self.stay_regimes[c][g], time[members])
         return deadline
@@ -667,11 +714,11 @@ class _Engine:
             p, c, t = party[onward], country[onward], when[onward]
             here = self.location[p]
             alts = self.alternatives
-            went = self._go(tick, p, t, alts.onward_utility[here], alts.onward_hours[here], tick * self.tick_hours)
+            went = self._go(tick, p, t, alts.onward_utility, alts.onward_hours, here, tick * self.tick_hours)
             self.moves.append(party=p[went], country=c[went], time=t[went], kind=MoveKind.ONWARD)
             self.country[p[went]] = HOME  # between countries now
             # Nowhere to go on to: go home instead.
-            home[np.flatnonzero(onward)[~went]] = True
+            home[onward.nonzero()[0][~went]] = True
         if home.any():
             self.moves.append(party=party[home], country=country[home], time=when[home], kind=MoveKind.HOME)
             self.status[party[home]] = Status.RETURNED_HOME

@@ -33,6 +33,7 @@ __all__ = ["ATTEMPT_DRAWS", "POOL", "BASELINE", "AttemptDraws", "Parties", "gene
 
 #: Per-attempt uniforms, one row per party and attempt.
 ATTEMPT_DRAWS = ("choice", "service", "screen", "entry", "retry", "claim", "grant", "dwell", "next")
+_DRAW_COLUMN = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
 POOL, BASELINE = 0, 1
 
 
@@ -42,7 +43,10 @@ class AttemptDraws:
     Attempt ``k`` of every party of a component comes from that component's ``k``-th
     spawned sequence, one row per party *as generated* (before the parties that do not
     depart in the period are dropped), so a party's draws never depend on how many
-    others depart, or how many attempts anyone makes.
+    others depart, or how many attempts anyone makes.  The rows stay where the
+    generator put them, all components one after the other in one block per attempt
+    number, and each party knows its row: drawing a block is one call to the
+    generator, with nothing moved.
 
     Parameters
     ----------
@@ -59,33 +63,51 @@ class AttemptDraws:
         n_parties: int,
         max_attempts: int,
     ) -> None:
-        self._sources = [(seq.spawn(max_attempts), rows, kept, position) for seq, rows, kept, position in sources]
-        self._n = n_parties
-        self._blocks: list[np.ndarray | None] = [None] * max_attempts
+        self._children: list[tuple[list[np.random.SeedSequence], int, int]] = []
+        self._row = np.zeros(n_parties, dtype=np.int64)
+        offset = 0
+        for seq, rows, kept, position in sources:
+            self._children.append((seq.spawn(max_attempts), offset, rows))
+            self._row[position] = offset + kept
+            offset += rows
+        self._rows = offset
+        # All attempts' blocks in one array, so that a batch of mixed attempts is one gather;
+        # a block's memory is only touched once it is drawn.
+        self._all = np.empty((max_attempts, self._rows, len(ATTEMPT_DRAWS)), dtype=np.float32)
+        self._drawn = [False] * max_attempts
 
     def block(self, attempt: int) -> np.ndarray:
-        """All parties' uniforms for attempt number ``attempt``, shape (parties, len(ATTEMPT_DRAWS))."""
-        block = self._blocks[attempt]
-        if block is None:
-            block = np.empty((self._n, len(ATTEMPT_DRAWS)), dtype=np.float32)
-            for children, rows, kept, position in self._sources:
+        """Every generated row's uniforms for attempt number ``attempt``, shape (rows, len(ATTEMPT_DRAWS)).
+
+        Party ``p``'s row is ``rows_of(p)``.
+        """
+        block = self._all[attempt]
+        if not self._drawn[attempt]:
+            for children, offset, rows in self._children:
                 generator = np.random.Generator(np.random.PCG64(children[attempt]))
-                block[position] = generator.random(size=(rows, len(ATTEMPT_DRAWS)), dtype=np.float32)[kept]
-            self._blocks[attempt] = block
+                generator.random(out=block[offset : offset + rows], dtype=np.float32)
+            self._drawn[attempt] = True
         return block
+
+    def rows_of(self, party: np.ndarray) -> np.ndarray:
+        """Each party's row in the blocks."""
+        return self._row[party]
 
     def __call__(self, party: np.ndarray, attempt: np.ndarray, draw: str | None = None) -> np.ndarray:
         """Uniforms of ``party`` at ``attempt`` (element-wise): one draw, or all of them."""
-        column = slice(None) if draw is None else ATTEMPT_DRAWS.index(draw)
         attempt = np.asarray(attempt)
-        first = int(attempt[0]) if len(attempt) else 0
-        if len(attempt) == 0 or (attempt == first).all():
-            return self.block(first)[party, column]
-        out = np.empty((len(party), len(ATTEMPT_DRAWS)), dtype=np.float32)[:, column]
-        for k in np.unique(attempt):
-            match = attempt == k
-            out[match] = self.block(int(k))[party[match], column]
-        return out
+        if len(attempt) == 0:
+            return np.empty((0, len(ATTEMPT_DRAWS)) if draw is None else 0, dtype=np.float32)
+        # Whoever is at attempt k went through attempts 0..k-1, so their blocks are drawn
+        # already but for the highest; a block's numbers do not depend on when it is drawn.
+        for k in range(int(attempt.max()) + 1):
+            if not self._drawn[k]:
+                self.block(k)
+        at = attempt.astype(np.int64) * self._rows + self._row[party]
+        if draw is None:
+            # ``take`` along rows is several times faster than fancy indexing for whole rows.
+            return self._all.reshape(-1, len(ATTEMPT_DRAWS)).take(at, axis=0)
+        return self._all.reshape(-1)[at * len(ATTEMPT_DRAWS) + _DRAW_COLUMN[draw]]
 
 
 @dataclass(frozen=True)
@@ -195,7 +217,7 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
         parts.append(_component(attributes, depart, BASELINE, base.attempts, horizon))
     columns = [key for key in parts[0][0]] if parts else []
     merged = {key: np.concatenate([p[key] for p, _ in parts]) for key in columns}
-    order = np.argsort(merged["depart"], kind="stable") if parts else np.empty(0, dtype=np.int64)
+    order = _stable_order(merged["depart"]) if parts else np.empty(0, dtype=np.int64)
     # Where each component's kept parties end up once all are sorted by departure.
     position = np.empty(len(order), dtype=np.int64)
     position[order] = np.arange(len(order))
@@ -233,6 +255,15 @@ def _visa_factors(scenario: Scenario) -> np.ndarray:
     return factors / mean if mean > 0 else factors
 
 
+def _stable_order(values: np.ndarray) -> np.ndarray:
+    """``np.argsort(values, kind="stable")`` (values without NaN), by the faster unstable sort where no two are equal."""
+    order = np.argsort(values)
+    ordered = values[order]
+    if (ordered[1:] == ordered[:-1]).any():
+        return np.argsort(values, kind="stable")
+    return order
+
+
 def _mean_party_size(scenario: Scenario) -> float:
     sizes = np.arange(1, 6)
     return float(sum(g.share * np.dot(g.party_size, sizes) for g in scenario.people.groups))
@@ -245,7 +276,11 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
     group_pick = np.searchsorted(np.cumsum([g.share for g in people.groups]), u[:, 0], side="right")
     group_pick = np.minimum(group_pick, len(people.groups) - 1)
     size_cdf = np.cumsum(np.array([g.party_size for g in people.groups]), axis=1)
-    size = (u[:, 1][:, None] >= size_cdf[group_pick]).sum(axis=1) + 1
+    # One more person for every step of the group's size distribution the uniform passes.
+    size = np.ones(count, dtype=np.int64)
+    size_uniform = np.ascontiguousarray(u[:, 1])
+    for step in size_cdf.T:
+        size += size_uniform >= step[group_pick]
     weights = np.array([o.population_weight for o in scenario.origins])
     origin = np.searchsorted(np.cumsum(weights) / weights.sum(), u[:, 2], side="right")
     origin = np.minimum(origin, len(weights) - 1)

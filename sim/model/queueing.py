@@ -96,15 +96,32 @@ class LaneBank:
 
     schedule: LaneSchedule
     _free: list = field(init=False, repr=False)
+    _closes_after: tuple[float, ...] = field(init=False, repr=False)
+    _opens_after: tuple[tuple[float, ...], ...] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if self.schedule.constant:
+        schedule = self.schedule
+        if schedule.constant:
             # Fast path: a heap of bare floats, one per lane.
-            self._free = [self.schedule.starts[0]] * self.schedule.lanes[0]
+            self._free = [schedule.starts[0]] * schedule.lanes[0]
         else:
             # General path: (free time, lane number), lane k open where lanes > k.
-            self._free = [(0.0, k) for k in range(max(self.schedule.lanes))]
+            self._free = [(0.0, k) for k in range(max(schedule.lanes))]
         heapq.heapify(self._free)
+        # Per segment j: the start of the first closed segment after j, and per lane k the
+        # start of the first segment after j where lane k is open (inf: none).
+        segments = range(len(schedule.lanes))
+        self._closes_after = tuple(
+            next((schedule.starts[i] for i in range(j + 1, len(schedule.lanes)) if schedule.lanes[i] == 0), math.inf)
+            for j in segments
+        )
+        self._opens_after = tuple(
+            tuple(
+                next((schedule.starts[i] for i in range(j + 1, len(schedule.lanes)) if schedule.lanes[i] > k), math.inf)
+                for j in segments
+            )
+            for k in range(max(schedule.lanes))
+        )
 
     def serve(
         self, arrive: np.ndarray, service: np.ndarray, patience: np.ndarray | None = None
@@ -128,67 +145,82 @@ class LaneBank:
             up); ``outcome``: :data:`SERVED`, :data:`CLOSED` or :data:`ABANDONED`.
         """
         n = len(arrive)
-        start = np.full(n, np.nan)
-        leave = np.empty(n)
-        outcome = np.zeros(n, dtype=np.int8)
-        if n == 0:
-            return start, leave, outcome
-        arrive_list = arrive.tolist()
-        service_list = service.tolist()
-        patience_list = [math.inf] * n if patience is None else patience.tolist()
-        if self.schedule.constant:
-            self._serve_constant(arrive_list, service_list, patience_list, start, leave, outcome)
-        else:
-            self._serve_scheduled(arrive_list, service_list, patience_list, start, leave, outcome)
-        return start, leave, outcome
+        start, leave, outcome = [math.nan] * n, [0.0] * n, [SERVED] * n
+        if n:
+            patience_list = [math.inf] * n if patience is None else patience.tolist()
+            self.serve_lists(arrive.tolist(), service.tolist(), patience_list, 0, n, start, leave, outcome)
+        return np.array(start, dtype=np.float64), np.array(leave, dtype=np.float64), np.array(outcome, dtype=np.int8)
 
-    def _serve_constant(self, arrive, service, patience, start, leave, outcome) -> None:
+    def serve_lists(
+        self,
+        arrive: list[float],
+        service: list[float],
+        patience: list[float],
+        lo: int,
+        hi: int,
+        start: list[float],
+        leave: list[float],
+        outcome: list[int],
+    ) -> None:
+        """:meth:`serve` for rows ``lo:hi`` of Python lists, writing the results in place.
+
+        A caller serving many banks in one batch converts its columns to lists once and
+        hands each bank its slice; ``start`` must come filled with NaN and ``outcome``
+        with :data:`SERVED`, as :meth:`serve` leaves them for parties it does not serve.
+        """
+        if self.schedule.constant:
+            self._serve_constant(arrive, service, patience, lo, hi, start, leave, outcome)
+        else:
+            self._serve_scheduled(arrive, service, patience, lo, hi, start, leave, outcome)
+
+    def _serve_constant(self, arrive, service, patience, lo, hi, start, leave, outcome) -> None:
         free = self._free
         factor = self.schedule.service_factor[0]
         replace = heapq.heapreplace
-        starts: list[float] = [math.nan] * len(arrive)
-        leaves: list[float] = [0.0] * len(arrive)
-        outcomes: list[int] = [SERVED] * len(arrive)
-        for i, a in enumerate(arrive):
+        for i in range(lo, hi):
+            a = arrive[i]
             f = free[0]
             s = f if f > a else a
             if s - a > patience[i]:
-                leaves[i] = a + patience[i]
-                outcomes[i] = ABANDONED
+                leave[i] = a + patience[i]
+                outcome[i] = ABANDONED
                 continue
             end = s + service[i] * factor
             replace(free, end)
-            starts[i] = s
-            leaves[i] = end
-        start[:] = starts
-        leave[:] = leaves
-        outcome[:] = outcomes
+            start[i] = s
+            leave[i] = end
 
-    def _serve_scheduled(self, arrive, service, patience, start, leave, outcome) -> None:
+    def _serve_scheduled(self, arrive, service, patience, lo, hi, start, leave, outcome) -> None:
         schedule = self.schedule
+        starts, lanes, factors = schedule.starts, schedule.lanes, schedule.service_factor
+        closes_after, opens_after = self._closes_after, self._opens_after
         free = self._free
-        for i, a in enumerate(arrive):
-            segment = schedule.segment(a)
-            if schedule.lanes[segment] == 0:
+        pop, push = heapq.heappop, heapq.heappush
+        for i in range(lo, hi):
+            a = arrive[i]
+            segment = max(0, bisect_right(starts, a) - 1)
+            if lanes[segment] == 0:
                 leave[i] = a
                 outcome[i] = CLOSED
                 continue
-            closes = self._next_closure(segment)
+            closes = closes_after[segment]
             gives_up = a + patience[i]
             while free:
-                f, k = heapq.heappop(free)
+                f, k = pop(free)
                 s = f if f > a else a
-                opens = self._next_open(k, s)
+                # The earliest moment at or after s when lane k is open.
+                at = max(0, bisect_right(starts, s) - 1)
+                opens = s if lanes[at] > k else opens_after[k][at]
                 if opens == s:
                     break
                 # A lane that never opens again is dropped: later parties arrive later still.
                 if opens < math.inf:
-                    heapq.heappush(free, (opens, k))
+                    push(free, (opens, k))
             else:
                 s = f = math.inf
             if s >= closes or s > gives_up:
                 if f < math.inf:
-                    heapq.heappush(free, (f, k))
+                    push(free, (f, k))
                 if closes <= gives_up:
                     leave[i] = closes
                     outcome[i] = CLOSED
@@ -196,29 +228,10 @@ class LaneBank:
                     leave[i] = gives_up
                     outcome[i] = ABANDONED
                 continue
-            end = s + service[i] * schedule.service_factor[schedule.segment(s)]
-            heapq.heappush(free, (end, k))
+            end = s + service[i] * factors[max(0, bisect_right(starts, s) - 1)]
+            push(free, (end, k))
             start[i] = s
             leave[i] = end
-
-    def _next_closure(self, segment: int) -> float:
-        """Start of the first closed segment after ``segment`` (inf if none)."""
-        schedule = self.schedule
-        for j in range(segment + 1, len(schedule.lanes)):
-            if schedule.lanes[j] == 0:
-                return schedule.starts[j]
-        return math.inf
-
-    def _next_open(self, lane: int, time: float) -> float:
-        """Earliest moment at or after ``time`` when lane number ``lane`` is open."""
-        schedule = self.schedule
-        segment = schedule.segment(time)
-        if schedule.lanes[segment] > lane:
-            return time
-        for j in range(segment + 1, len(schedule.lanes)):
-            if schedule.lanes[j] > lane:
-                return schedule.starts[j]
-        return math.inf
 
     def lanes_at(self, time: float) -> int:
         """Lanes open at ``time`` (pooled lanes in a scaled run)."""

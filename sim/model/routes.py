@@ -16,7 +16,16 @@ import numpy as np
 
 from sim.scenario.schema import Mode, Scenario
 
-__all__ = ["EARTH_RADIUS_KM", "Alternatives", "great_circle_km", "build_alternatives", "alternative_uniforms", "choose"]
+__all__ = [
+    "EARTH_RADIUS_KM",
+    "Alternatives",
+    "great_circle_km",
+    "build_alternatives",
+    "alternative_uniforms",
+    "pair_uniforms",
+    "choose",
+    "choose_pairs",
+]
 
 EARTH_RADIUS_KM = 6371.0088
 
@@ -136,17 +145,39 @@ def alternative_uniforms(uniform: np.ndarray, alternatives: np.ndarray) -> np.nd
     The party's uniform (float32, 24 random bits) seeds a counter-based stream: each
     alternative's number is the splitmix64 hash of (seed, alternative).  So each
     alternative gets its own number, the same in every scenario that has it, and
-    adding or closing one alternative changes no other's.
+    adding or closing one alternative changes no other's.  Shape (parties, alternatives).
     """
-    seed = np.asarray(uniform, dtype=np.float32).view(np.uint32).astype(np.uint64)
-    counter = np.asarray(alternatives, dtype=np.uint64) + np.uint64(1)
-    with np.errstate(over="ignore"):
-        z = seed[:, None] * np.uint64(0x9E3779B97F4A7C15) + counter[None, :] * np.uint64(0xD1B54A32D192ED03)
-        z ^= z >> np.uint64(30)
-        z *= np.uint64(0xBF58476D1CE4E5B9)
-        z ^= z >> np.uint64(27)
-        z *= np.uint64(0x94D049BB133111EB)
-        z ^= z >> np.uint64(31)
+    return pair_uniforms(np.asarray(uniform)[:, None], np.asarray(alternatives)[None, :])
+
+
+def pair_uniforms(uniform: np.ndarray, alternatives: np.ndarray) -> np.ndarray:
+    """:func:`alternative_uniforms` element by element: the uniform of each (party uniform, alternative) pair.
+
+    ``uniform`` and ``alternatives`` broadcast against each other; the number of a pair
+    is the same whichever other pairs are computed with it.
+    """
+    return _mixed(_seed_part(uniform) + _counter_part(alternatives))
+
+
+# The splitmix64 hash of (seed, alternative) is a sum of a part of each, mixed; the parts can
+# be worked out once per party and once per alternative.  Arrays, never scalars: numpy wraps
+# array integer arithmetic modulo 2**64 without a warning.
+def _seed_part(uniform: np.ndarray) -> np.ndarray:
+    seed = np.atleast_1d(np.asarray(uniform, dtype=np.float32)).view(np.uint32).astype(np.uint64)
+    return seed * np.uint64(0x9E3779B97F4A7C15)
+
+
+def _counter_part(alternatives: np.ndarray) -> np.ndarray:
+    counter = np.atleast_1d(np.asarray(alternatives, dtype=np.uint64)) + np.uint64(1)
+    return counter * np.uint64(0xD1B54A32D192ED03)
+
+
+def _mixed(z: np.ndarray) -> np.ndarray:
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
     return ((z >> np.uint64(11)).astype(np.float64) + 0.5) * (1.0 / 9007199254740992.0)
 
 
@@ -180,8 +211,41 @@ def choose(
     """
     if alternatives is None:
         alternatives = np.arange(utility.shape[1])
-    noise = -np.log(-np.log(alternative_uniforms(uniform, alternatives)))
-    score = np.where(allowed, utility + noise, -np.inf)
+    row, column = np.nonzero(allowed)
+    return choose_pairs(row, column, utility[row, column], np.asarray(uniform), np.asarray(alternatives))
+
+
+def choose_pairs(
+    row: np.ndarray, column: np.ndarray, utility: np.ndarray, uniform: np.ndarray, alternatives: np.ndarray
+) -> np.ndarray:
+    """:func:`choose` with the allowed (party, alternative) pairs listed instead of masked.
+
+    A batch where each party may use few of the alternatives draws noise only for
+    those, which is most of the saving; the choice is the same as :func:`choose`'s.
+
+    Parameters
+    ----------
+    row, column
+        Each allowed pair's party (row) and column.
+    utility
+        Each pair's utility.
+    uniform
+        Each party's choice uniform, one per row.
+    alternatives
+        Which alternative each column is, one per column (its noise is the alternative's).
+
+    Returns
+    -------
+    numpy.ndarray
+        Per row, the column with the highest utility plus noise (the lowest such
+        column on a tie), or -1 where the row has no allowed pair.
+    """
+    parties, width = len(uniform), len(alternatives)
+    noise = -np.log(-np.log(_mixed(_seed_part(uniform)[row] + _counter_part(alternatives)[column])))
+    score = np.full((parties, width), -np.inf)
+    score[row, column] = utility + noise
     choice = np.argmax(score, axis=1).astype(np.int32)
-    choice[~allowed.any(axis=1)] = -1
+    some = np.zeros(parties, dtype=bool)
+    some[row] = True
+    choice[~some] = -1
     return choice

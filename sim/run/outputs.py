@@ -13,6 +13,7 @@ import datetime as dt
 import numpy as np
 import pyarrow as pa
 
+from sim.model.days import day_of
 from sim.model.engine import Ledger
 from sim.model.ledger import STATES, Decision, MoveKind
 from sim.model.queueing import SERVED
@@ -52,20 +53,18 @@ def daily_table(ledger: Ledger) -> pa.Table:
     is_car = alternatives.car[legs["alt"]]
     n_cross, n_countries = len(crossing_ids), len(countries)
 
-    rows: list[tuple[int, str, str, float]] = []
+    # Each measure's (places x days) table; rows are made from all of them at the end.
+    blocks: list[tuple[list[str], str, np.ndarray, np.ndarray | None]] = []
 
     def add(place_names: list[str], measure: str, table: np.ndarray, *, only: np.ndarray | None = None) -> None:
-        for p, place in enumerate(place_names):
-            for day in range(days):
-                if only is None or only[p, day]:
-                    rows.append((day, place, measure, float(table[p, day])))
+        blocks.append((place_names, measure, table, only))
 
     def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int, weight: np.ndarray) -> np.ndarray:
         # The engine settles what falls due at the period's last instant (24:00 of its
         # last day, where stay limits counted in whole days often end) within the run,
         # so it counts on the last day, as the engine dates it.
         keep = mask & np.isfinite(times) & (times <= ledger.horizon_hours)
-        day = np.minimum(times[keep] // 24, days - 1).astype(np.int64)
+        day = day_of(times[keep], days - 1)
         flat = np.bincount(place[keep] * days + day, weights=weight[keep], minlength=n_places * days)
         return flat.reshape(n_places, days) * per_person
 
@@ -88,7 +87,7 @@ def daily_table(ledger: Ledger) -> pa.Table:
     add(crossing_ids, "queue_vehicles_max", _queue_daily_max(alt_crossing, legs["arrive"], out_of_queue, np.ones_like(persons), processed & is_car, n_cross, days, horizon) * per_person)
     served = (legs["served"] == SERVED) & (legs["start"] < horizon)
     wait = legs["start"] - legs["arrive"]
-    mean, p90, any_served = _wait_stats(alt_crossing[served], (legs["start"][served] // 24).astype(np.int64), wait[served], persons[served], n_cross, days)
+    mean, p90, any_served = _wait_stats(alt_crossing[served], day_of(legs["start"][served]), wait[served], persons[served], n_cross, days)
     add(crossing_ids, "wait_hours_mean", mean, only=any_served)
     add(crossing_ids, "wait_hours_p90", p90, only=any_served)
 
@@ -118,23 +117,64 @@ def daily_table(ledger: Ledger) -> pa.Table:
     add(countries, "asylum_decisions", decided, only=has_asylum)
     add(countries, "asylum_grants", count(claim_country, claims["decided"], claims["granted"] == 1, n_countries, claim_persons), only=has_asylum)
     add(countries, "asylum_backlog", np.cumsum(lodged - decided, axis=1), only=has_asylum)
-    depart_day = (parties.depart // 24).astype(np.int64)
+    depart_day = day_of(parties.depart)
     departures = np.bincount(depart_day, weights=parties.size.astype(np.float64), minlength=days)[None, :days] * per_person
     add([scenario.home], "departures", departures)
 
     start = scenario.period.start
     dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
     # Warm-up days are simulated but not reported; stocks carry what they built up.
-    rows = [row for row in rows if row[0] >= ledger.warmup_days]
-    rows.sort(key=lambda r: (r[0], r[1], r[2]))
+    return _tidy(blocks, days, dates, first_day=ledger.warmup_days)
+
+
+def _tidy(
+    blocks: list[tuple[list[str], str, np.ndarray, np.ndarray | None]], days: int, dates: list[str], first_day: int = 0
+) -> pa.Table:
+    """Rows ``date, place, measure, value`` of every (place, day) of every block, sorted by date, place, measure.
+
+    A block is (place names, measure, table of shape (places, days), which cells to
+    keep or ``None`` for all).  Places and measures are sorted by rank among their
+    names, which is the order of the names themselves; the sort is stable.  Days
+    before ``first_day`` (a warm-up) are left out.
+    """
+    place_names = sorted({place for names, *_ in blocks for place in names})
+    measure_names = sorted({measure for _, measure, *_ in blocks})
+    place_rank = {place: i for i, place in enumerate(place_names)}
+    measure_rank = {measure: i for i, measure in enumerate(measure_names)}
+    day_parts, place_parts, measure_parts, value_parts = [], [], [], []
+    for names, measure, table, only in blocks:
+        cells = np.ones((len(names), days), dtype=bool) if only is None else only.copy()
+        cells[:, :first_day] = False
+        place, day = np.nonzero(cells)  # place by place, day by day
+        day_parts.append(day)
+        place_parts.append(np.array([place_rank[name] for name in names], dtype=np.int64)[place])
+        measure_parts.append(np.full(len(day), measure_rank[measure], dtype=np.int64))
+        value_parts.append(np.asarray(table, dtype=np.float64)[place, day])
+    day, place, measure, value = (np.concatenate(parts) for parts in (day_parts, place_parts, measure_parts, value_parts))
+    order = np.lexsort((measure, place, day))
     return pa.table(
         {
-            "date": pa.array([dates[r[0]] for r in rows], pa.string()),
-            "place": pa.array([r[1] for r in rows], pa.string()),
-            "measure": pa.array([r[2] for r in rows], pa.string()),
-            "value": pa.array([r[3] for r in rows], pa.float64()),
+            "date": _arrow_strings(dates, day[order]),
+            "place": _arrow_strings(place_names, place[order]),
+            "measure": _arrow_strings(measure_names, measure[order]),
+            "value": pa.Array.from_buffers(pa.float64(), len(order), [None, pa.py_buffer(np.ascontiguousarray(value[order]))]),
         }
     )
+
+
+def _arrow_strings(names: list[str], codes: np.ndarray) -> pa.Array:
+    """The strings ``names[codes]`` as an arrow string array, built from its buffers.
+
+    Building it from Python objects (``pa.array``) would make pyarrow import pandas
+    first, which takes longer than everything else in the daily table.
+    """
+    encoded = [name.encode() for name in names]
+    offsets = np.zeros(len(codes) + 1, dtype=np.int64)
+    np.cumsum(np.array([len(text) for text in encoded], dtype=np.int64)[codes], out=offsets[1:])
+    if offsets[-1] >= 1 << 31:
+        return pa.array([names[c] for c in codes.tolist()], pa.string())
+    data = b"".join([encoded[c] for c in codes.tolist()])
+    return pa.Array.from_buffers(pa.string(), len(codes), [None, pa.py_buffer(offsets.astype(np.int32)), pa.py_buffer(data)])
 
 
 def _queue_daily_max(
@@ -147,20 +187,33 @@ def _queue_daily_max(
     days: int,
     horizon: float,
 ) -> np.ndarray:
-    """Exact daily maximum of a queue per place, from its joins and leaves."""
+    """Exact daily maximum of a queue per place, from its joins and leaves.
+
+    Leaves count before joins at the same instant, so a queue never counts a party
+    twice: within an instant the level first falls from the level before it, then
+    rises to the level after it, and no level inside an instant passes both.  So the
+    daily maximum is taken over the levels at the end of each instant (and the level
+    carried over midnight), which do not depend on the order within an instant: the
+    weights are counts, whose sums are exact in any order.
+    """
     result = np.zeros((n_places, days))
+    # Rows place by place, each place's in their own order (one sort instead of a pass per place).
+    rows = np.flatnonzero(mask & (arrive < horizon))
+    rows = rows[np.argsort(_small_ints(place[rows], n_places), kind="stable")]
+    bounds = np.searchsorted(place[rows], np.arange(n_places + 1), side="left")
     for p in range(n_places):
-        keep = mask & (place == p) & (arrive < horizon)
-        if not keep.any():
+        keep = rows[bounds[p] : bounds[p + 1]]
+        if len(keep) == 0:
             continue
         times = np.concatenate([arrive[keep], out[keep]])
         change = np.concatenate([weight[keep], -weight[keep]])
-        # Leaves before joins at the same instant: a queue never counts a party twice.
-        order = np.lexsort((change, times))
+        order = np.argsort(times)
         times, level = times[order], np.cumsum(change[order])
+        instant_ends = np.flatnonzero(np.append(times[1:] != times[:-1], True))
+        times, level = times[instant_ends], level[instant_ends]
         within = times < horizon
         times, level = times[within], level[within]
-        day = (times // 24).astype(np.int64)
+        day = day_of(times)
         np.maximum.at(result[p], day, level)
         # A queue carried over midnight counts on the new day too.
         carried_index = np.searchsorted(times, np.arange(days) * 24.0, side="left") - 1
@@ -172,7 +225,12 @@ def _queue_daily_max(
 def _wait_stats(
     place: np.ndarray, day: np.ndarray, wait: np.ndarray, weight: np.ndarray, n_places: int, days: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Person-weighted mean and 90th percentile of waits per place and day of service."""
+    """Person-weighted mean and 90th percentile of waits per place and day of service.
+
+    Waits are sorted within each (place, day); among equal waits the order does not
+    matter, as the percentile is a wait and the weights (persons) sum exactly in any
+    order, so a fast unstable sort by wait goes first and a stable one by key second.
+    """
     key = place.astype(np.int64) * days + day
     size = n_places * days
     if len(key) == 0:  # nobody served at all
@@ -181,7 +239,8 @@ def _wait_stats(
     total = np.bincount(key, weights=weight, minlength=size)
     mean = np.divide(np.bincount(key, weights=weight * wait, minlength=size), total, out=np.zeros(size), where=total > 0)
     p90 = np.zeros(size)
-    order = np.lexsort((wait, key))
+    by_wait = np.argsort(wait)
+    order = by_wait[np.argsort(_small_ints(key[by_wait], size), kind="stable")]
     key_sorted, wait_sorted, weight_sorted = key[order], wait[order], weight[order]
     cumulative = np.cumsum(weight_sorted)
     group_start = np.searchsorted(key_sorted, np.arange(size), side="left")
@@ -193,6 +252,11 @@ def _wait_stats(
         at = lo + int(np.searchsorted(cumulative[lo:hi], target - 1e-12, side="left"))
         p90[k] = wait_sorted[min(at, hi - 1)]
     return mean.reshape(n_places, days), p90.reshape(n_places, days), (total > 0).reshape(n_places, days)
+
+
+def _small_ints(values: np.ndarray, bound: int) -> np.ndarray:
+    """Non-negative integers below ``bound`` in the narrowest type, where numpy's stable sort is a radix sort."""
+    return values.astype(np.uint8 if bound <= 1 << 8 else np.uint16 if bound <= 1 << 16 else np.int64)
 
 
 def format_csv(table: pa.Table) -> str:
