@@ -15,7 +15,7 @@ import pytest
 import sim
 from sim.model.population import BASELINE
 from sim.model.ledger import Decision, MoveKind
-from tests.model_scenarios import POLICY_START, country, crossing, day, lanes, policy_world
+from model_scenarios import POLICY_START, country, crossing, day, lanes, policy_world
 
 
 def _regular_world(days: int, per_day: float, **changes) -> dict:
