@@ -17,7 +17,8 @@ The same world as the engine
     run's seed); the same alternatives, travel times and fixed utilities
     (:func:`sim.model.routes.build_alternatives`); the same entry rules and closures in
     force day by day (:mod:`sim.model.policies`); the same lanes, service laws and
-    seats, pooled at a scale below 1 as the engine pools them.
+    seats, pooled at a scale below 1 as the engine pools them; the same period, a
+    warm-up included (:func:`sim.model.engine.simulated_scenario`).
 
 What a party does (the modelled work of the engine)
     It chooses a (crossing, mode) by the logit in Gumbel-max form over the
@@ -32,7 +33,8 @@ What a party does (the modelled work of the engine)
     refusal share), else is refused.  Refused, turned away or giving up, it tries
     again from where it stands (``rechoose_share``, at most ``max_attempts``
     crossings in all) or goes home.  After entering, a regular traveller goes home
-    at the end of its trip; an emigrant stays its dwell (cut by the visa-free stay),
+    at the end of its trip (the country's ``trip_days``), or, passing through (the
+    country's ``transit_share``), stays the dwell and moves on; an emigrant stays its dwell (cut by the visa-free stay),
     then moves on out of that country, goes home or stays on, in the country's
     shares.  Every party ends in one of the engine's states, which sum to the departed.
 
@@ -96,6 +98,7 @@ def _draw(rng: random.Random, distribution: str, mean: float, cv: float) -> floa
 def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
     """Run the naive model of ``scenario`` (a validated :class:`sim.scenario.schema.Scenario`)."""
     from sim.model.departures import hours_in_period
+    from sim.model.engine import simulated_scenario
     from sim.model.ledger import STATES, Status
     from sim.model.policies import entry_tables, n_days, open_tables
     from sim.model.population import BASELINE, generate_parties
@@ -104,6 +107,7 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
     from sim.scenario.schema import Mode
 
     began = time.perf_counter()
+    scenario = simulated_scenario(scenario)  # a warm-up is simulated as part of the period
     horizon = hours_in_period(scenario)
     days = n_days(scenario)
     parties = generate_parties(scenario, make_streams(seed), scale)
@@ -207,11 +211,17 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
                         state[i] = Status.IN_COUNTRY
                         excluded.add(country)
                         spec = countries[country]
-                        if regular[i]:
-                            trip = scenario.departures.baseline_trip_days
+                        passing = regular[i] and rng.random() < spec.transit_share
+                        if regular[i] and not passing:
+                            trip = spec.trip_days or scenario.departures.baseline_trip_days
                             yield env.timeout(_draw(rng, trip.distribution, trip.mean, trip.cv) * 24.0)
                             state[i] = Status.RETURNED_HOME
                             return
+                        if passing:  # a regular traveller passing through: a short stay, then on
+                            yield env.timeout(_draw(rng, spec.dwell_days.distribution, spec.dwell_days.mean, spec.dwell_days.cv) * 24.0)
+                            where, place, leaving = ONWARD_FROM, alt_crossing[a], country
+                            stop = Status.RETURNED_HOME
+                            continue
                         limit = stay_limit_hours[country]
                         dwell = _draw(rng, spec.dwell_days.distribution, spec.dwell_days.mean, spec.dwell_days.cv) * 24.0
                         yield env.timeout(min(dwell, limit))

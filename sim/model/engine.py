@@ -69,7 +69,7 @@ from sim.model.routes import Alternatives, build_alternatives, choose_pairs
 from sim.model.spread import SpreadTable
 from sim.scenario.schema import Scenario
 
-__all__ = ["Ledger", "simulate"]
+__all__ = ["Ledger", "simulate", "simulated_scenario"]
 
 _DRAW = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
 _DOCUMENT_MASKS = 16  # document masks are 4 bits (DocumentFlag)
@@ -796,6 +796,21 @@ class _Engine:
         )
 
 
+def simulated_scenario(scenario: Scenario) -> Scenario:
+    """The scenario as simulated: its period starts ``period.warmup_days`` earlier, with no warm-up left.
+
+    The warm-up is simulated like any other day; only the outputs leave it out
+    (:attr:`Ledger.warmup_days`).
+    """
+    warmup = scenario.period.warmup_days
+    if not warmup:
+        return scenario
+    period = scenario.period.model_copy(
+        update={"start": scenario.period.start - dt.timedelta(days=warmup), "warmup_days": 0}
+    )
+    return scenario.model_copy(update={"period": period})
+
+
 def simulate(
     scenario: Scenario,
     *,
@@ -815,15 +830,9 @@ def simulate(
         Called as ``progress(days_done, days_total)`` once per simulated day.
     """
     warmup = scenario.period.warmup_days
-    if warmup:
-        # The warm-up is simulated like any other day, from a period that starts earlier;
-        # only the outputs leave it out (``Ledger.warmup_days``).
-        period = scenario.period.model_copy(
-            update={"start": scenario.period.start - dt.timedelta(days=warmup), "warmup_days": 0}
-        )
-        scenario = scenario.model_copy(update={"period": period})
+    simulated = simulated_scenario(scenario)
     ledger = _Engine(
-        scenario,
+        simulated,
         scenario.seed if seed is None else seed,
         scenario.scale if scale is None else scale,
         progress,
