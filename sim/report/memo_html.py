@@ -180,6 +180,15 @@ def plain_number(value: object) -> str:
     return "" if value is None else str(value)
 
 
+def fit_scores_text(overall: dict) -> str:
+    """A fit report's overall scores in words: per use, the targets, mean relative difference and coverage."""
+    return "; ".join(
+        f"{use} targets ({overall[use]['targets']}): mean relative difference "
+        f"{overall[use]['mean_relative_difference']:.2f}, covered {overall[use]['coverage']:.0%}"
+        for use in ("fit", "check", "all") if use in overall
+    )
+
+
 def _fit(content: MemoContent, figure_html: str) -> str:
     if not content.fit.found:
         return f"<p>{_e(content.fit.message)}</p>"
@@ -187,11 +196,7 @@ def _fit(content: MemoContent, figure_html: str) -> str:
     for report in content.fit.found:
         overall = report["overall"]
         what = "the scenario as it is" if report["as_is"] else "with calibrated values (not those of this memo)"
-        scores = "; ".join(
-            f"{use} targets ({overall[use]['targets']}): mean relative difference "
-            f"{overall[use]['mean_relative_difference']:.2f}, covered {overall[use]['coverage']:.0%}"
-            for use in ("fit", "check", "all") if use in overall
-        )
+        scores = fit_scores_text(overall)
         overrides = "" if report["as_is"] else f"<p class=note>Values: <code>{_e(' '.join(report['overrides']))}</code></p>"
         parts.append(
             f"<h3>{_e(report['folder'].name)}: {_e(what)}</h3><p class=note>{report['replicates']} runs at scale "

@@ -29,7 +29,7 @@ from reportlab.platypus import (
 )
 
 from sim.report.memo import MemoContent
-from sim.report.memo_html import cell_text, plain_number, policy_text
+from sim.report.memo_html import cell_text, fit_scores_text, plain_number, policy_text
 from sim.report.style import MEMO_WIDTH_IN
 
 __all__ = ["write_memo_pdf"]
@@ -147,11 +147,7 @@ def write_memo_pdf(content: MemoContent, path: Path) -> Path:
     for report in content.fit.found:
         overall = report["overall"]
         what = "the scenario as it is" if report["as_is"] else "with calibrated values"
-        scores = "; ".join(
-            f"{use} targets ({overall[use]['targets']}): mean relative difference "
-            f"{overall[use]['mean_relative_difference']:.2f}, covered {overall[use]['coverage']:.0%}"
-            for use in ("fit", "check", "all") if use in overall
-        )
+        scores = fit_scores_text(overall)
         story.append(_p(f"{report['folder'].name} ({what}): {report['replicates']} runs at scale {report['scale']}. "
                         f"{scores}.", st["body"]))
         if report["as_is"] and report["rows"]:
