@@ -699,7 +699,8 @@ class _Engine:
             u = np.where(stayed_on, np.clip(rescaled, 0.0, np.nextafter(1.0, 0.0)), u)
         # Forced to leave: the same split between moving on and going home, renormalised.
         onward_if_forced = np.divide(onward_share, leaving, out=np.zeros_like(leaving), where=leaving > 0)
-        transit = self._passing_through(party, country, attempt)
+        # Regular travellers passing through (decided on entry by this same uniform: _passing_through).
+        transit = baseline & (u < self._transit_share[country])
         onward = (np.where(forced, u < onward_if_forced, u < onward_share) & ~baseline) | transit
         home = ~onward & (forced | baseline | (u < leaving))
         stays = ~onward & ~home
