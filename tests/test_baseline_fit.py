@@ -33,11 +33,6 @@ _GEORGIA = (
     " (cars, and pedestrians from 27 Sept), capped near 4,100 then ~6,000 persons a day by the lanes its queue"
     " and waits are fitted on"
 )
-_KAZAKHSTAN_ONWARD = (
-    "~40,000 south and ~6,000 by air by 26 Sept cannot come from emigrants who entered from 21 Sept, a day or"
-    " two's drive from the southern borders, and regular travellers passing through take from those going"
-    " home (kz-out-0921-0927): the two readings pull against each other"
-)
 KNOWN_MISSES: dict[str, str] = {
     "fi-east-0921": "the whole eastern border on the day of the announcement; the model's same-day rush from St Petersburg is short",
     "fi-out-0925": "Sunday's 5,068 out of Finland: the weekly pattern of regular trips is mild, to keep Finland's flat weekdays",
@@ -46,16 +41,16 @@ KNOWN_MISSES: dict[str, str] = {
     "ge-0926": _GEORGIA,
     "ge-0927": _GEORGIA,
     "ge-baseline": _GEORGIA,
-    "kz-in-0921-0927": "the ministry's 98,000: the model sends ~116,000 to keep the onward flows and Upper Lars' queue",
-    "kz-out-0921-0927": _KAZAKHSTAN_ONWARD,
-    "kz-onward-south": _KAZAKHSTAN_ONWARD,
-    "kz-onward-air": _KAZAKHSTAN_ONWARD,
+    "kz-onward-air": (
+        "~6,000 by air by 25 Sept: few of those in Kazakhstan hold a passport and can pay, and emigrants reach"
+        " Almaty's and Astana's airports a day or two after crossing; the model flies ~1,000/day only from 24 Sept"
+    ),
 }
 
 #: Overall scores of the shipped baseline (its committed fit report), held so that a change
 #: that worsens the fit is seen.
 FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
-FIT_COVERAGE_AT_LEAST = 0.75
+FIT_COVERAGE_AT_LEAST = 0.9
 
 
 @pytest.fixture(scope="module")

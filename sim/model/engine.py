@@ -38,7 +38,7 @@ import simpy
 
 from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
 from sim.model.days import day_of
-from sim.model.departures import hours_in_period
+from sim.model.departures import hours_in_period, shock_start_hours
 from sim.model.ledger import (
     CLAIM_COLUMNS,
     LEG_COLUMNS,
@@ -221,6 +221,15 @@ class _Engine:
         self._onward_share = np.array([c.onward_share for c in scenario.countries])
         self._return_share = np.array([c.return_share for c in scenario.countries])
         self._transit_share = np.array([c.transit_share for c in scenario.countries])
+        # Regular travellers whose trip ends after a shock may stay abroad: (from, share by country), in time order.
+        self._abroad = sorted(
+            (
+                shock_start_hours(scenario, shock.date, shock.hour),
+                np.array([shock.abroad_stay_share.get(c.iso, 0.0) for c in scenario.countries]),
+            )
+            for shock in scenario.departures.shocks
+            if shock.abroad_stay_share
+        )
         limits = stay_limit_days(scenario)
         self.stay_regimes = [[stay_regimes(limits[c, :, g]) for g in range(limits.shape[2])] for c in range(limits.shape[0])]
         # Where a limit never changes over the period, it is a plain number of hours (inf: none).
@@ -257,6 +266,8 @@ class _Engine:
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
+        # Regular travellers (round trips) as opposed to emigrants; one who stays abroad after a shock becomes one.
+        self.regular = self.parties.component == BASELINE
         self.country = np.full(n, HOME, dtype=np.int16)
         self.location = np.full(n, -1, dtype=np.int32)  # crossing last passed; -1: still at the origin
         self.next_attempt = np.zeros(n, dtype=np.int8)
@@ -464,7 +475,7 @@ class _Engine:
         """
         planned = np.zeros(len(row), dtype=bool)
         parties = self.parties
-        pool = parties.component[party] != BASELINE
+        pool = ~self.regular[party]
         uniform = parties.draws(party, attempt, "claim")
         group, documents = parties.group[party], parties.documents[party]
         for policy, span, known_from, policy_country in self._at_border_tracks:
@@ -548,7 +559,7 @@ class _Engine:
         track = self._asylum_track(country, day, group, documents)
         # Emigrants (never regular travellers) claim on entry, or at the border where a
         # track takes claims there from those the entry rules would refuse.
-        claims = (parties.component[party] != BASELINE) & (draws[:, _DRAW["claim"]] < self._claim_share(track))
+        claims = ~self.regular[party] & (draws[:, _DRAW["claim"]] < self._claim_share(track))
         at_border = checked & ~(admissible & lucky) & claims & self._at_border[track]
         entered = checked & ((admissible & lucky) | at_border)
         decision[checked & ~entered] = Decision.REFUSED
@@ -639,7 +650,7 @@ class _Engine:
         uniform = parties.draws(party, attempt, "dwell")
         # Each party's stay law: its country's dwell (rows 0..n-1), or for regular travellers
         # making a trip (not passing through) the trip there (rows n..2n-1).
-        tripping = (parties.component[party] == BASELINE) & ~self._passing_through(party, country, attempt)
+        tripping = self.regular[party] & ~self._passing_through(party, country, attempt)
         law = np.where(tripping, len(self.scenario.countries) + country, country)
         ends = time + self._stay_laws.draw(law, uniform) * 24.0
         deadline = self._deadline(party, country, time)
@@ -657,7 +668,42 @@ class _Engine:
         if not share.any():
             return np.zeros(len(party), dtype=bool)
         u = self.parties.draws(party, attempt, "next")
-        return (self.parties.component[party] == BASELINE) & (u < share)
+        return self.regular[party] & (u < share)
+
+    def _staying_abroad(
+        self,
+        party: np.ndarray,
+        country: np.ndarray,
+        when: np.ndarray,
+        u: np.ndarray,
+        baseline: np.ndarray,
+        stayed_on: np.ndarray | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Regular travellers whose trip ends after a shock and who stay abroad: they become emigrants.
+
+        The "next" uniform of a regular traveller at or above its country's transit share
+        (not passing through) is rescaled to [0, 1) to decide staying abroad, and rescaled
+        again for the emigrant's choice that follows, so that no new draw is needed and a
+        scenario without the rule keeps every other draw.  One who stayed abroad and then
+        stayed on, now made to leave by a stay limit, gets the same rescaled uniform back.
+        Returns the uniforms and who is still a regular traveller.
+        """
+        share = np.zeros(len(party))
+        for start, by_country in self._abroad:
+            share = np.where(when >= start, by_country[country], share)
+        transit = self._transit_share[country]
+        rest = 1.0 - transit
+        v = np.divide(u - transit, rest, out=np.ones_like(u), where=rest > 0)
+        stays = baseline & (u >= transit) & (v < share)
+        again = np.zeros(len(party), dtype=bool)
+        if stayed_on is not None:
+            again = stayed_on & (self.parties.component[party] == BASELINE)
+        if not (stays.any() or again.any()):
+            return u, baseline
+        self.regular[party[stays]] = False
+        fresh = np.divide(v, share, out=np.zeros_like(v), where=share > 0)
+        u = np.where(stays | again, np.clip(fresh, 0.0, np.nextafter(1.0, 0.0)), u)
+        return u, baseline & ~stays
 
     def _deadline(self, party: np.ndarray, country: np.ndarray, time: np.ndarray) -> np.ndarray:
         """When each party must leave the country it entered at ``time`` (``inf``: never)."""
@@ -689,7 +735,9 @@ class _Engine:
         onward_share = self._onward_share[country]
         return_share = self._return_share[country]
         u = parties.draws(party, attempt, "next").astype(np.float64)
-        baseline = parties.component[party] == BASELINE
+        baseline = self.regular[party]
+        if self._abroad:
+            u, baseline = self._staying_abroad(party, country, when, u, baseline, stayed_on)
         leaving = onward_share + return_share
         if stayed_on is not None and stayed_on.any():
             # Their uniform already chose staying on (u >= leaving); rescaled to [0, 1) it

@@ -101,7 +101,8 @@ def daily_table(ledger: Ledger) -> pa.Table:
     add(countries, "onward_land", count(leaving_index, legs["leave"], entered & abroad & ~is_air, n_countries, persons))
     add(countries, "onward_air", count(leaving_index, legs["leave"], entered & abroad & is_air, n_countries, persons))
     move_persons = parties.size[moves["party"]].astype(np.float64)
-    exits = count(moves["country"].astype(np.int64), moves["time"], np.ones(len(move_persons), bool), n_countries, move_persons)
+    exit_time = _exit_times(moves, legs)
+    exits = count(moves["country"].astype(np.int64), exit_time, np.ones(len(move_persons), bool), n_countries, move_persons)
     returns = count(moves["country"].astype(np.int64), moves["time"], moves["kind"] == MoveKind.HOME, n_countries, move_persons)
     add(countries, "returns", returns)
     add(countries, "exits", exits)
@@ -125,6 +126,36 @@ def daily_table(ledger: Ledger) -> pa.Table:
     dates = [(start + dt.timedelta(days=d)).isoformat() for d in range(days)]
     # Warm-up days are simulated but not reported; stocks carry what they built up.
     return _tidy(blocks, days, dates, first_day=ledger.warmup_days)
+
+
+def _exit_times(moves: dict[str, np.ndarray], legs: dict[str, np.ndarray]) -> np.ndarray:
+    """When each move takes its party out of the country it stayed in (``inf``: not by the end).
+
+    Going home leaves at once: the way back is not modelled.  Moving on leaves at the
+    border, where the country counts it: when the party's next attempt after the move
+    that ends its journey is over — it entered the next country, or it stopped there and
+    went home.  One still on the road or in a queue has not left.
+    """
+    times = moves["time"].astype(np.float64).copy()
+    onward = np.flatnonzero(moves["kind"] == MoveKind.ONWARD)
+    if not len(onward):
+        return times
+    # An attempt ends a journey's step if it entered or was not followed by another.
+    decided = legs["decision"] != Decision.UNDECIDED
+    final = decided & ((legs["decision"] == Decision.ENTERED) | ~legs["retried"])
+    party, arrive, leave = legs["party"][final], legs["arrive"][final], legs["leave"][final]
+    # One sorted key per (party, time): a party's attempts after a move follow the move.
+    span = float(max(np.nanmax(arrive, initial=0.0), np.nanmax(times, initial=0.0))) + 1.0
+    key = party.astype(np.float64) * span + arrive
+    order = np.argsort(key, kind="stable")
+    key, leave, party = key[order], leave[order], party[order]
+    wanted = moves["party"][onward].astype(np.float64) * span + times[onward]
+    at = np.searchsorted(key, wanted, side="left")
+    found = at < len(key)
+    found[found] = party[at[found]] == moves["party"][onward][found]
+    times[onward] = np.inf
+    times[onward[found]] = leave[at[found]]
+    return times
 
 
 def _tidy(

@@ -343,6 +343,14 @@ class Shock(_Strict):
     peak_per_day: Float = Field(ge=0, description="Added departure hazard at the peak, per pool member per day.")
     rise_hours: Float = Field(12.0, ge=0, description="Linear rise to the peak, hours.")
     half_life_days: Float = Field(gt=0, description="Exponential decay after the peak, half-life in days.")
+    abroad_stay_share: dict[str, Annotated[Float, Field(ge=0, le=1)]] = Field(
+        default_factory=dict,
+        description=(
+            "By country (ISO code): share of regular travellers whose trip there ends after the shock who do not"
+            " go home but stay abroad as emigrants: they then stay, move on or go home by the country's"
+            " onward_share and return_share, like any emigrant."
+        ),
+    )
 
 
 class PartyGroup(_Strict):
@@ -719,6 +727,9 @@ def reference_problems(scenario: Scenario) -> ProblemList:
     for i, shock in enumerate(scenario.departures.shocks):
         if not scenario.period.start <= shock.date <= scenario.period.end:
             problems.append((("departures", "shocks", i, "date"), _outside(shock.date, scenario.period)))
+        for iso in shock.abroad_stay_share:
+            if iso not in isos:
+                problems.append((("departures", "shocks", i, "abroad_stay_share", iso), _unknown("country", iso, isos)))
     _unique(problems, "people.groups", [g.id for g in scenario.people.groups])
     for i, group in enumerate(scenario.people.groups):
         total = sum(group.party_size)
