@@ -1,6 +1,7 @@
 """Small scenarios and helpers shared by the tests.
 
-``minimal_scenario_yaml()`` is a complete, valid scenario small enough to read:
+``persons_in_countries(ledger)`` says who a run leaves in each country, for the stock
+invariant.  ``minimal_scenario_yaml()`` is a complete, valid scenario small enough to read:
 2 origins, 3 countries (KZ, GE, FI; Finland admits Schengen visa holders only),
 3 crossings (``upper-lars`` into Georgia with car and foot modes), one shock, two
 groups and one entry policy.  Tests derive broken variants from it by replacing
@@ -12,6 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+
+import numpy as np
+
+from sim.model.ledger import MoveKind, Status
 
 _MINIMAL = """\
 name: minimal
@@ -243,3 +248,29 @@ def upper_lars_car(text: str, old: str, new: str) -> str:
     car = text.index("      car:\n", start)
     end = text.index("      foot:\n", car)
     return text[:car] + replace_once(text[car:end], old, new) + text[end:]
+
+
+#: Statuses of parties that stay in a destination country.
+STAYING = (Status.IN_COUNTRY, Status.ASYLUM_PENDING, Status.ASYLUM_GRANTED)
+
+
+def persons_in_countries(ledger) -> np.ndarray:
+    """Persons in each destination country at the end of the run (index: country).
+
+    Those staying there by their status, and those who left their stay there to move on
+    and have not passed the next border yet (on the road or in its queue): the country
+    counts an exit at its border.
+    """
+    n_countries = len(ledger.scenario.countries)
+    size = ledger.parties.size.astype(np.int64)
+    staying = np.isin(ledger.status, STAYING)
+    there = np.bincount(ledger.country[staying].astype(np.int64), weights=size[staying], minlength=n_countries)
+    # The country each party last left to move on (-1: none); moves are in time order per party.
+    moves = ledger.moves
+    leaving = np.full(len(size), -1, dtype=np.int64)
+    onward = moves["kind"] == MoveKind.ONWARD
+    order = np.argsort(moves["time"][onward], kind="stable")
+    leaving[moves["party"][onward][order]] = moves["country"][onward][order]
+    on_the_way = np.isin(ledger.status, (Status.TRAVELLING, Status.QUEUED)) & (leaving >= 0)
+    there += np.bincount(leaving[on_the_way], weights=size[on_the_way], minlength=n_countries)
+    return there.astype(np.int64)

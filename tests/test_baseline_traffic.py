@@ -108,3 +108,67 @@ def test_transit_share_sends_that_share_of_regular_travellers_on() -> None:
     # They pass through: half a day in Kazakhstan, then a trip in Kyrgyzstan and home from there.
     assert _series(result, "KG", "returns").sum() > 0
     assert _series(result, "KZ", "onward_land").sum() == pytest.approx(_series(result, "KG", "entries").sum())
+
+
+def _abroad_world(share: float | None) -> dict:
+    """Regular travellers on fixed 2-day trips to KZ; a shock on day 20 after which some stay abroad."""
+    world = _regular_world(40, 1000.0)
+    kz = world["countries"][0]
+    kz["trip_days"] = {"distribution": "fixed", "mean": 2.0}
+    kz["dwell_days"] = {"distribution": "fixed", "mean": 1.0}
+    kz["onward_share"] = 0.5
+    kz["return_share"] = 0.25
+    shock = {"id": "news", "date": day(20), "hour": 0.0, "peak_per_day": 0.0, "half_life_days": 1.0}
+    if share is not None:
+        shock["abroad_stay_share"] = {"KZ": share}
+    world["departures"]["shocks"] = [shock]
+    return world
+
+
+def test_abroad_stay_share_turns_that_share_of_regular_travellers_into_emigrants() -> None:
+    result = sim.run(_abroad_world(0.6), seed=7)
+    ledger = result.ledger
+    legs, moves = ledger.legs, ledger.moves
+    into_kz = (legs["decision"] == Decision.ENTERED) & (legs["alt"] == 0)
+    entrants, entered = legs["party"][into_kz], legs["leave"][into_kz]
+    trip_end = entered + 48.0
+    shock = 20 * 24.0
+    size = ledger.parties.size[entrants].astype(float)
+    from_kz = moves["country"] == 0
+    home_at_end = dict.fromkeys(moves["party"][from_kz & (moves["kind"] == MoveKind.HOME)].tolist())
+    onward = dict.fromkeys(moves["party"][from_kz & (moves["kind"] == MoveKind.ONWARD)].tolist())
+    went_home = np.array([p in home_at_end for p in entrants.tolist()])
+    went_on = np.array([p in onward for p in entrants.tolist()])
+    # Trips ending before the shock: everyone goes home, nobody moves on.
+    before = trip_end < shock - 1.0
+    assert went_home[before].all() and not went_on[before].any()
+    # Trips ending after it (and whose next step falls in the run): 60% become emigrants, who
+    # move on (0.5), go home (0.25) or stay (0.25): home 0.4 + 0.6 × 0.25 = 0.55, onward 0.30.
+    after = (trip_end > shock + 1.0) & (trip_end < 36 * 24)
+    assert size[after].sum() > 10_000
+    # ~14,000 persons in parties of one: binomial standard errors ~0.4 percentage points.
+    assert size[after & went_home].sum() / size[after].sum() == pytest.approx(0.55, abs=0.015)
+    assert size[after & went_on].sum() / size[after].sum() == pytest.approx(0.30, abs=0.015)
+    # Those who stayed abroad and went on are emigrants in Kyrgyzstan: no trip home from there.
+    assert _series(result, "KG", "returns").sum() == 0
+    assert sum(result.people["by_state"].values()) == result.people["departed"]
+
+
+def test_abroad_stay_share_of_zero_changes_nothing() -> None:
+    without = sim.run(_abroad_world(None), seed=8)
+    with_zero = sim.run(_abroad_world(0.0), seed=8)
+    assert without.daily.equals(with_zero.daily)
+
+
+def test_exits_are_counted_where_the_border_is_passed() -> None:
+    # Regular travellers pass through KZ (half a day) and drive on to the Kyrgyz border:
+    # KZ's exits are those going home on the day their stay ends plus those moving on on
+    # the day they enter Kyrgyzstan, day by day, and its stock is entries less exits.
+    world = _regular_world(30, 1000.0)
+    world["countries"][0]["transit_share"] = 0.5
+    world["countries"][0]["dwell_days"] = {"distribution": "fixed", "mean": 0.5}
+    result = sim.run(world, seed=9)
+    exits = _series(result, "KZ", "exits")
+    np.testing.assert_allclose(exits, _series(result, "KZ", "returns") + _series(result, "KZ", "onward_land"))
+    np.testing.assert_allclose(_series(result, "KZ", "stock"), np.cumsum(_series(result, "KZ", "entries") - exits))
+    assert _series(result, "KZ", "onward_land").sum() > 5_000
