@@ -22,7 +22,8 @@ The same world as the engine
 
 What a party does (the modelled work of the engine)
     It chooses a (crossing, mode) by the logit in Gumbel-max form over the
-    alternatives its kind may use (out of where it is, car or not, able to fly or
+    alternatives its kind may use (out of where it is, car or not — a car party also
+    the modes that admit car parties, at the cost of leaving its car — able to fly or
     not), from their fixed utility and the wait it would face (parties queued ×
     mean service ÷ lanes), among those whose destination admits its documents today,
     that are open today and whose country did not refuse or host it before.  It
@@ -41,7 +42,8 @@ What a party does (the modelled work of the engine)
 What it leaves out (so it does less work than the engine, not more)
     Waits reported with a lag (it sees the live queue), rules known or announced
     ahead, capacity changes, closures that begin while people wait, exit screening,
-    asylum claims, stay limits that change over the period, and the engine's common
+    asylum claims, stay limits that change over the period, regular travellers staying
+    abroad after a shock (``abroad_stay_share``), and the engine's common
     random numbers (it draws from one ``random.Random`` as it goes).  Its outputs are
     therefore close to the engine's, not equal: ``bench/run.py`` prints both side by
     side as a check that the two do comparable work.
@@ -137,6 +139,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
         per_person.append(mode is not Mode.car)
     alt_crossing, alt_country = alts.crossing.tolist(), alts.country.tolist()
     alt_leaving, alt_car, alt_air = alts.leaving.tolist(), alts.car.tolist(), alts.air.tolist()
+    alt_car_parties = alts.car_parties.tolist()
+    leave_car = scenario.choice.leave_car_utility
     # A party's options: the alternatives out of where it is, by its car and means to fly.
     options: dict[tuple[int, bool, bool], list[int]] = {}
     for leaving in range(-1, len(countries)):
@@ -144,7 +148,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
             for fly in (False, True):
                 options[(leaving, car, fly)] = [
                     a for a in range(len(alts))
-                    if alt_leaving[a] == leaving and (fly if alt_air[a] else alt_car[a] == car)
+                    if alt_leaving[a] == leaving
+                    and (fly if alt_air[a] else alt_car[a] == car or (car and alt_car_parties[a]))
                 ]
     tables = {
         FROM_ORIGIN: (alts.origin_utility.tolist(), alts.origin_hours.tolist()),
@@ -172,6 +177,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
                 continue
             wait = len(lanes[a].queue) * law[a][1] / capacity[a]
             score = row[a] + wait_utility * wait - math.log(-math.log(rng.random() or 1e-300))
+            if car[i] and alt_car_parties[a]:
+                score += leave_car
             if score > best_score:
                 best, best_score = a, score
         return best

@@ -258,7 +258,7 @@ def test_schema_problems_one_line_each(workdir):
     assert _problems(workdir, text) == [
         f"t.yaml:{line}:{col}: targets.kz-in.measure: expected one of arrivals, entries, refused, turned_away, "
         "gave_up, turned_back, mobilised, queue_persons_max, queue_vehicles_max, wait_hours_mean, wait_hours_p90, "
-        "onward_land, onward_air, returns, exits, stock, asylum_claims, asylum_decisions, asylum_grants, "
+        "car_wait_hours_mean, car_wait_hours_p90, onward_land, onward_air, returns, exits, stock, asylum_claims, asylum_decisions, asylum_grants, "
         "asylum_backlog, departures, found 'entrys' (did you mean 'entries'?)",
         f"t.yaml:{tol[0]}:{tol[1]}: targets.kz-in.tolerance: expected a number, found true",
         f"t.yaml:{use[0]}:{use[1]}: targets.kz-in.use: expected one of fit, check, found 'fitt' (did you mean 'fit'?)",

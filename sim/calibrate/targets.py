@@ -86,6 +86,8 @@ CROSSING_MEASURES = (
     "queue_vehicles_max",
     "wait_hours_mean",
     "wait_hours_p90",
+    "car_wait_hours_mean",
+    "car_wait_hours_p90",
 )
 """``daily.csv`` measures of a crossing."""
 COUNTRY_MEASURES = (
@@ -103,9 +105,9 @@ COUNTRY_MEASURES = (
 """``daily.csv`` measures of a destination country."""
 HOME_MEASURES = ("departures",)
 """``daily.csv`` measures of the home country."""
-LEVEL_MEASURES = frozenset({"queue_persons_max", "queue_vehicles_max", "wait_hours_mean", "wait_hours_p90"})
+_WAITS = frozenset({"wait_hours_mean", "wait_hours_p90", "car_wait_hours_mean", "car_wait_hours_p90"})
+LEVEL_MEASURES = frozenset({"queue_persons_max", "queue_vehicles_max", *_WAITS})
 """Measures combined over places by their maximum, and never summed over days."""
-_WAITS = frozenset({"wait_hours_mean", "wait_hours_p90"})
 
 # The same names, in the same order, as one type for the schema: written once, above.
 Measure = Literal[tuple(dict.fromkeys(CROSSING_MEASURES + COUNTRY_MEASURES + HOME_MEASURES))]  # type: ignore[valid-type]

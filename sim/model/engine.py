@@ -262,6 +262,7 @@ class _Engine:
         self._open_stride = len(self.alternatives) * self.days
         self._open_column = np.arange(len(self.alternatives), dtype=np.int64) * self.days
         self._usable = self._usable_table()
+        self._car_parties_anywhere = bool(self.alternatives.car_parties.any())
         self._alternative_numbers = np.arange(len(self.alternatives))
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
         n, n_countries = len(self.parties), len(scenario.countries)
@@ -431,6 +432,8 @@ class _Engine:
         row, alt = row[keep], alt[keep]
         utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
         total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
+        if self._car_parties_anywhere:
+            total += self.scenario.choice.leave_car_utility * (alts.car_parties[alt] & parties.car[party][row])
         return choose_pairs(row, alt, total, parties.draws(party, attempt, "choice"), self._alternative_numbers)
 
     def _usable_table(self) -> np.ndarray:
@@ -453,7 +456,8 @@ class _Engine:
         usable = np.zeros(((n_countries + 1) * 4, _DOCUMENT_MASKS, n_groups, len(alts)), dtype=bool)
         for key in range(len(usable)):
             leaving, car, fly = key // 4 - 1, bool(key & 2), bool(key & 1)
-            usable[key] = papers & np.where(alts.air, fly, alts.car == car) & (alts.leaving == leaving) & ever_open
+            by_mode = np.where(alts.air, fly, (alts.car == car) | (car & alts.car_parties))
+            usable[key] = papers & by_mode & (alts.leaving == leaving) & ever_open
         return usable.reshape(-1, len(alts))
 
     def _asylum_planned(

@@ -50,7 +50,11 @@ class Alternatives:
         Per alternative: index of the country left, -1 for the home country.
     car, air
         Per alternative: True for the car mode (only parties with a car use it, and
-        they use no other land mode), and for air routes (only those who can fly).
+        they use no other land mode but those that admit car parties), and for air
+        routes (only those who can fly).
+    car_parties
+        Per alternative: True for a land mode (not car) that parties with a car may use
+        too, leaving their car behind.
     origin_hours
         Travel hours, shape (origins, crossings).
     between_hours
@@ -71,6 +75,7 @@ class Alternatives:
     leaving: np.ndarray
     car: np.ndarray
     air: np.ndarray
+    car_parties: np.ndarray
     origin_hours: np.ndarray
     between_hours: np.ndarray
     onward_hours: np.ndarray
@@ -130,6 +135,7 @@ def build_alternatives(scenario: Scenario) -> Alternatives:
         leaving=np.array([country_index.get(iso, -1) for iso in leaving], dtype=np.int32),
         car=np.array([m is Mode.car for m in modes]),
         air=np.array([m is Mode.air for m in modes]),
+        car_parties=np.array([getattr(crossings[c].modes[m], "car_parties", False) for c, m in zip(crossing_ids, modes)]),
         origin_hours=origin_hours,
         between_hours=between_hours,
         origin_utility=per_hour * origin_hours[:, crossing_index] + appeal[None, :],

@@ -89,7 +89,9 @@ class SpreadTable:
         names = tuple(sorted(set(distributions)))
         mean = np.array(means, dtype=np.float64)
         cv = np.array(cvs, dtype=np.float64)
-        safe = np.where(cv > 0, cv, 1.0)
+        # A cv so small that its square underflows is no spread at all: the mean, as cv 0.
+        spread = cv * cv > 0
+        safe = np.where(spread, cv, 1.0)
         sigma2 = np.log1p(safe * safe)
         return cls(
             names,
@@ -99,7 +101,7 @@ class SpreadTable:
             _loc=np.log(mean) - sigma2 / 2,
             _scale=np.sqrt(sigma2),
             _shape=1.0 / (safe * safe),
-            _positive=cv > 0,
+            _positive=spread,
         )
 
     def draw(self, row: np.ndarray, uniform: np.ndarray) -> np.ndarray:

@@ -68,7 +68,7 @@ def _shown(names: Sequence[str], every: Sequence[str]) -> str:
 def measure_unit(measure: str) -> str:
     """Axis label of a run measure (``entries.GE``, ``wait_hours_p90_max.upper-lars``…), with its unit."""
     kind = measure.split(".", 1)[0]
-    if kind.startswith("wait_hours"):
+    if kind.startswith(("wait_hours", "car_wait_hours")):
         return "Hours"
     if kind.startswith("queue_vehicles"):
         return "Vehicles"

@@ -31,7 +31,15 @@ SUMMED = (
     "departures",
 )
 #: Daily measures whose peak over the period is reported (as ``<measure>_max``).
-PEAKED = ("wait_hours_mean", "wait_hours_p90", "queue_persons_max", "queue_vehicles_max", "asylum_backlog")
+PEAKED = (
+    "wait_hours_mean",
+    "wait_hours_p90",
+    "car_wait_hours_mean",
+    "car_wait_hours_p90",
+    "queue_persons_max",
+    "queue_vehicles_max",
+    "asylum_backlog",
+)
 #: Daily measures whose value on the last day is reported (as ``<measure>_end``).
 LAST = ("stock", "asylum_backlog")
 

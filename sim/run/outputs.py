@@ -90,6 +90,14 @@ def daily_table(ledger: Ledger) -> pa.Table:
     mean, p90, any_served = _wait_stats(alt_crossing[served], day_of(legs["start"][served]), wait[served], persons[served], n_cross, days)
     add(crossing_ids, "wait_hours_mean", mean, only=any_served)
     add(crossing_ids, "wait_hours_p90", p90, only=any_served)
+    # The car queue's own waits, per car: what drivers and the press report as "the wait"
+    # where pedestrians or buses pass by another queue.
+    by_car = served & is_car
+    mean, p90, any_served = _wait_stats(
+        alt_crossing[by_car], day_of(legs["start"][by_car]), wait[by_car], np.ones(int(by_car.sum())), n_cross, days
+    )
+    add(crossing_ids, "car_wait_hours_mean", mean, only=any_served)
+    add(crossing_ids, "car_wait_hours_p90", p90, only=any_served)
 
     entered = decision == Decision.ENTERED
     entries = count(alt_country, legs["leave"], entered, n_countries, persons)
@@ -256,7 +264,7 @@ def _queue_daily_max(
 def _wait_stats(
     place: np.ndarray, day: np.ndarray, wait: np.ndarray, weight: np.ndarray, n_places: int, days: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Person-weighted mean and 90th percentile of waits per place and day of service.
+    """Weighted (by persons, or by cars) mean and 90th percentile of waits per place and day of service.
 
     Waits are sorted within each (place, day); among equal waits the order does not
     matter, as the percentile is a wait and the weights (persons) sum exactly in any

@@ -251,6 +251,13 @@ class ModeSpec(_Strict):
         ge=1, le=MAX_LANES, description="Parallel lanes (booths) serving this mode, outbound to the destination."
     )
     service: ServiceTime = Field(description="Service time per unit: a car for car, a person for foot, bus and boat.")
+    car_parties: bool = Field(
+        False,
+        description=(
+            "Parties travelling by car may also leave their car and cross in this mode (foot, bus or boat),"
+            " at the utility cost choice.leave_car_utility; only parties without a car use it otherwise."
+        ),
+    )
 
 
 class AirSpec(_Strict):
@@ -273,6 +280,10 @@ class Modes(_Strict):
     def _at_least_one(self) -> "Modes":
         if not any(getattr(self, m.value) is not None for m in Mode):
             raise PydanticCustomError("no_modes", "expected at least one of car, foot, bus, boat, air, found none", {})
+        if self.car is not None and self.car.car_parties:
+            raise PydanticCustomError(
+                "car_parties_on_car", "expected car_parties only on foot, bus or boat, found it on car", {}
+            )
         return self
 
     def items(self) -> list[tuple[Mode, ModeSpec | AirSpec]]:
@@ -467,6 +478,14 @@ class Choice(_Strict):
     )
     mode_utility: dict[Mode, Float] = Field(
         default_factory=dict, description="Extra utility of a mode (e.g. air fares, comfort), utils; 0 if absent."
+    )
+    leave_car_utility: Float = Field(
+        0.0,
+        le=0,
+        description=(
+            "Utility of leaving one's car behind to cross on foot, by bus or boat where a mode admits car"
+            " parties (car_parties), utils."
+        ),
     )
 
 
