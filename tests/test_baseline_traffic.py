@@ -172,3 +172,24 @@ def test_exits_are_counted_where_the_border_is_passed() -> None:
     np.testing.assert_allclose(exits, _series(result, "KZ", "returns") + _series(result, "KZ", "onward_land"))
     np.testing.assert_allclose(_series(result, "KZ", "stock"), np.cumsum(_series(result, "KZ", "entries") - exits))
     assert _series(result, "KZ", "onward_land").sum() > 5_000
+
+
+def test_those_who_stay_abroad_and_stay_on_leave_by_the_emigrants_split_when_their_stay_ends() -> None:
+    # KZ allows 5 days: whoever stayed abroad at the end of a 2-day trip and chose to stay on
+    # (a quarter) is made to leave 3 days later, moving on or going home as 0.5 : 0.25.
+    world = _abroad_world(1.0)
+    world["countries"][0]["visa_free_days"] = 5
+    result = sim.run(world, seed=10)
+    ledger = result.ledger
+    legs, moves = ledger.legs, ledger.moves
+    into_kz = (legs["decision"] == Decision.ENTERED) & (legs["alt"] == 0)
+    entered = dict(zip(legs["party"][into_kz].tolist(), legs["leave"][into_kz].tolist()))
+    from_kz = moves["country"] == 0
+    stay = np.array([t - entered[p] for p, t in zip(moves["party"][from_kz].tolist(), moves["time"][from_kz].tolist())])
+    kind = moves["kind"][from_kz]
+    after_shock = np.array([entered[p] + 48.0 > 20 * 24.0 + 1.0 for p in moves["party"][from_kz].tolist()])
+    forced = after_shock & np.isclose(stay, 120.0)
+    assert forced.sum() > 1_000
+    # Nobody leaves between the trip's end and the limit.
+    assert not (after_shock & (stay > 48.0 + 1e-6) & (stay < 120.0 - 1e-6)).any()
+    assert (kind[forced] == MoveKind.ONWARD).mean() == pytest.approx(2 / 3, abs=0.03)

@@ -269,6 +269,9 @@ class _Engine:
         self.status = np.full(n, Status.TRAVELLING, dtype=np.int8)
         # Regular travellers (round trips) as opposed to emigrants; one who stays abroad after a shock becomes one.
         self.regular = self.parties.component == BASELINE
+        # For those who stayed abroad: at which attempt's stay, and by what share (-1: never).
+        self._abroad_attempt = np.full(n, -1, dtype=np.int8)
+        self._abroad_share = np.zeros(n) if self._abroad else np.zeros(0)
         self.country = np.full(n, HOME, dtype=np.int16)
         self.location = np.full(n, -1, dtype=np.int32)  # crossing last passed; -1: still at the origin
         self.next_attempt = np.zeros(n, dtype=np.int8)
@@ -677,6 +680,7 @@ class _Engine:
     def _staying_abroad(
         self,
         party: np.ndarray,
+        attempt: np.ndarray,
         country: np.ndarray,
         when: np.ndarray,
         u: np.ndarray,
@@ -689,22 +693,27 @@ class _Engine:
         (not passing through) is rescaled to [0, 1) to decide staying abroad, and rescaled
         again for the emigrant's choice that follows, so that no new draw is needed and a
         scenario without the rule keeps every other draw.  One who stayed abroad and then
-        stayed on, now made to leave by a stay limit, gets the same rescaled uniform back.
-        Returns the uniforms and who is still a regular traveller.
+        stayed on, now made to leave that country by a stay limit, gets the same rescaled
+        uniform back.  Returns the uniforms and who is still a regular traveller.
         """
         share = np.zeros(len(party))
         for start, by_country in self._abroad:
             share = np.where(when >= start, by_country[country], share)
+        if stayed_on is not None:
+            # Made to leave the stay in which they chose to stay abroad: the share they chose by.
+            again = stayed_on & (self._abroad_attempt[party] == attempt)
+            share = np.where(again, self._abroad_share[party], share)
+        else:
+            again = np.zeros(len(party), dtype=bool)
         transit = self._transit_share[country]
         rest = 1.0 - transit
         v = np.divide(u - transit, rest, out=np.ones_like(u), where=rest > 0)
         stays = baseline & (u >= transit) & (v < share)
-        again = np.zeros(len(party), dtype=bool)
-        if stayed_on is not None:
-            again = stayed_on & (self.parties.component[party] == BASELINE)
         if not (stays.any() or again.any()):
             return u, baseline
         self.regular[party[stays]] = False
+        self._abroad_attempt[party[stays]] = attempt[stays]
+        self._abroad_share[party[stays]] = share[stays]
         fresh = np.divide(v, share, out=np.zeros_like(v), where=share > 0)
         u = np.where(stays | again, np.clip(fresh, 0.0, np.nextafter(1.0, 0.0)), u)
         return u, baseline & ~stays
@@ -741,7 +750,7 @@ class _Engine:
         u = parties.draws(party, attempt, "next").astype(np.float64)
         baseline = self.regular[party]
         if self._abroad:
-            u, baseline = self._staying_abroad(party, country, when, u, baseline, stayed_on)
+            u, baseline = self._staying_abroad(party, attempt, country, when, u, baseline, stayed_on)
         leaving = onward_share + return_share
         if stayed_on is not None and stayed_on.any():
             # Their uniform already chose staying on (u >= leaving); rescaled to [0, 1) it
