@@ -3,7 +3,8 @@
 * ``crossings run`` killed (SIGKILL) while writing leaves no output folder that looks
   complete, and running it again gives the complete folder;
 * ``crossings calibrate`` killed in the middle of a generation resumes with ``--resume``
-  to exactly the result of an uninterrupted calibration;
+  to exactly the result of an uninterrupted calibration; sent SIGTERM, it stops its
+  worker processes and exits 143, leaving none running;
 * a dask worker killed in the middle of a sweep: its run is retried, the sweep completes
   with every run exactly once and the summary of a clean sweep, byte for byte;
 * a full disk (a real one: a 32 KiB tmpfs in a user namespace) is one line, exit status
@@ -143,6 +144,50 @@ def test_a_calibration_killed_mid_generation_resumes_to_the_uninterrupted_result
         assert (tmp_path / "killed" / name).read_bytes() == (tmp_path / "whole" / name).read_bytes(), name
     finished = json.loads((tmp_path / "killed" / "calibration.json").read_text(encoding="utf-8"))
     assert finished["stopped"] == "generations" and len(finished["summary"]["generations"]) == 2
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes of ``pid`` (Linux /proc)."""
+    found: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            found += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc to see the worker processes")
+def test_a_calibration_terminated_stops_its_workers_and_leaves_no_orphan(tmp_path: Path) -> None:
+    tiny_network(tmp_path, period={"start": "2022-09-18", "end": "2022-09-27"}, policies=[])
+    (tmp_path / "targets.yaml").write_text(TARGETS, encoding="utf-8")
+    (tmp_path / "tiny.yaml").write_text(PARAMS, encoding="utf-8")
+    command = ["calibrate", "network.yaml", "--targets", "targets.yaml", "--params", "tiny.yaml", "--workers", "2", "--quiet"]
+    process = crossings(*command, "--out", "stopped", cwd=tmp_path)
+    deadline = time.monotonic() + 120
+    while len(workers := _children(process.pid)) < 2:
+        assert process.poll() is None, f"ended before its workers started: {process.stderr.read()}"
+        assert time.monotonic() < deadline, "no workers in 120 s"
+        time.sleep(0.01)
+    time.sleep(2.0)  # the workers at work, past their start-up (a signal while they start is not this test)
+    assert process.poll() is None, "the calibration ended before it could be stopped"
+    # SIGTERM to the parent alone (what a scheduler or `kill` sends), not to its group.
+    os.kill(process.pid, signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM, stderr
+    assert "Traceback" not in stderr
+    deadline = time.monotonic() + 20
+    while any(_alive(pid) for pid in workers):
+        assert time.monotonic() < deadline, f"workers left running: {[p for p in workers if _alive(p)]}"
+        time.sleep(0.05)
+    assert not any((tmp_path / "stopped" / name).exists() for name in FINAL), "a stopped calibration looks finished"
 
 
 # --------------------------------------------------------------------------- a dead dask worker

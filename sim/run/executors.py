@@ -17,9 +17,12 @@ in which results arrive does not matter.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from sim.scenario.errors import UsageError
@@ -86,22 +89,57 @@ def _local(function: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[
 
     context = multiprocessing.get_context("spawn")
     workers = min(workers, len(tasks))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        # Keep a bounded number of tasks in flight: thousands of cheap tasks need
-        # not all be pickled up front, and an interrupt stops soon.
-        pending: set[Any] = set()
-        queue = iter(tasks)
-        limit = 4 * workers
-        while True:
-            for task in queue:
-                pending.add(pool.submit(function, task))
-                if len(pending) >= limit:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    finished_cleanly = False
+    with _terminated_as_exit():
+        try:
+            # Keep a bounded number of tasks in flight: thousands of cheap tasks need
+            # not all be pickled up front, and an interrupt stops soon.
+            pending: set[Any] = set()
+            queue = iter(tasks)
+            limit = 4 * workers
+            while True:
+                for task in queue:
+                    pending.add(pool.submit(function, task))
+                    if len(pending) >= limit:
+                        break
+                if not pending:
                     break
-            if not pending:
-                return
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for future in finished:
-                on_result(future.result())
+                finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    on_result(future.result())
+            finished_cleanly = True
+        finally:
+            if finished_cleanly:
+                pool.shutdown(wait=True)
+            else:
+                # Interrupted (Ctrl-C, SIGTERM) or failed: stop the workers now rather than
+                # let them finish runs nobody will read, and leave no orphan behind.
+                pool.shutdown(wait=False, cancel_futures=True)
+                for child in multiprocessing.active_children():
+                    child.terminate()
+                for child in multiprocessing.active_children():
+                    child.join(timeout=10)
+
+
+@contextlib.contextmanager
+def _terminated_as_exit() -> Iterator[None]:
+    """Within the block, SIGTERM raises ``SystemExit(143)`` (as Ctrl-C raises KeyboardInterrupt).
+
+    Only the main thread may set a handler; elsewhere the block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _dask(
