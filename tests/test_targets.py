@@ -11,6 +11,7 @@ import pytest
 from helpers import position_of
 
 import sim
+from sim.run.daily_measures import measures_of
 from sim.calibrate.targets import (
     COUNTRY_MEASURES,
     CROSSING_MEASURES,
@@ -63,7 +64,10 @@ def test_every_target_resolves_in_a_real_run(shipped, small_run):
 
 
 def test_measure_lists_match_a_real_run(small_run):
-    """The measures the targets accept are exactly those a run writes, by kind of place."""
+    """The daily measures named in sim.run.daily_measures are exactly those a run writes, by kind of place.
+
+    The targets read their lists of measures from there, so they accept exactly these.
+    """
 
     scenario = small_run.scenario
     crossings = {c.id for c in scenario.crossings}
@@ -72,6 +76,7 @@ def test_measure_lists_match_a_real_run(small_run):
     for place, measure in set(zip(small_run.daily["place"].to_pylist(), small_run.daily["measure"].to_pylist())):
         kind = "crossing" if place in crossings else "country" if place in countries else "home"
         written[kind].add(measure)
+    assert written == {kind: set(measures_of(place=kind)) for kind in written}
     assert written["crossing"] == set(CROSSING_MEASURES)
     assert written["country"] == set(COUNTRY_MEASURES)
     assert written["home"] == set(HOME_MEASURES)

@@ -52,6 +52,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from sim.scenario.errors import Problem, ScenarioError
+from sim.run.daily_measures import LEVELS, WAITS, measures_of
 from sim.scenario.loading import read_yaml_file
 from sim.scenario.messages import KeyPath, Position, did_you_mean, problem_at, validation_problems
 from sim.scenario.schema import Float, Scenario
@@ -74,39 +75,14 @@ __all__ = [
     "format_report",
 ]
 
-CROSSING_MEASURES = (
-    "arrivals",
-    "entries",
-    "refused",
-    "turned_away",
-    "gave_up",
-    "turned_back",
-    "mobilised",
-    "queue_persons_max",
-    "queue_vehicles_max",
-    "wait_hours_mean",
-    "wait_hours_p90",
-    "car_wait_hours_mean",
-    "car_wait_hours_p90",
-)
+CROSSING_MEASURES = measures_of(place="crossing")
 """``daily.csv`` measures of a crossing."""
-COUNTRY_MEASURES = (
-    "entries",
-    "onward_land",
-    "onward_air",
-    "returns",
-    "exits",
-    "stock",
-    "asylum_claims",
-    "asylum_decisions",
-    "asylum_grants",
-    "asylum_backlog",
-)
+COUNTRY_MEASURES = measures_of(place="country")
 """``daily.csv`` measures of a destination country."""
-HOME_MEASURES = ("departures",)
+HOME_MEASURES = measures_of(place="home")
 """``daily.csv`` measures of the home country."""
-_WAITS = frozenset({"wait_hours_mean", "wait_hours_p90", "car_wait_hours_mean", "car_wait_hours_p90"})
-LEVEL_MEASURES = frozenset({"queue_persons_max", "queue_vehicles_max", *_WAITS})
+_WAITS = frozenset(WAITS)
+LEVEL_MEASURES = frozenset(LEVELS + WAITS)
 """Measures combined over places by their maximum, and never summed over days."""
 
 # The same names, in the same order, as one type for the schema: written once, above.

@@ -12,36 +12,16 @@ from collections import defaultdict
 import numpy as np
 import pyarrow as pa
 
+from sim.run.daily_measures import COUNTS, LEVELS, STOCKS, WAITS
+
 __all__ = ["SUMMED", "PEAKED", "LAST", "summary_measures"]
 
-#: Daily measures summed over the period.
-SUMMED = (
-    "entries",
-    "refused",
-    "turned_away",
-    "gave_up",
-    "turned_back",
-    "mobilised",
-    "onward_land",
-    "onward_air",
-    "returns",
-    "asylum_claims",
-    "asylum_decisions",
-    "asylum_grants",
-    "departures",
-)
+#: Daily measures summed over the period: every count.
+SUMMED = COUNTS
 #: Daily measures whose peak over the period is reported (as ``<measure>_max``).
-PEAKED = (
-    "wait_hours_mean",
-    "wait_hours_p90",
-    "car_wait_hours_mean",
-    "car_wait_hours_p90",
-    "queue_persons_max",
-    "queue_vehicles_max",
-    "asylum_backlog",
-)
+PEAKED = LEVELS + WAITS + ("asylum_backlog",)
 #: Daily measures whose value on the last day is reported (as ``<measure>_end``).
-LAST = ("stock", "asylum_backlog")
+LAST = STOCKS
 
 
 def summary_measures(daily: pa.Table, people: dict[str, object]) -> dict[str, float]:
