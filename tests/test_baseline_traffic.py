@@ -110,15 +110,18 @@ def test_transit_share_sends_that_share_of_regular_travellers_on() -> None:
     assert _series(result, "KZ", "onward_land").sum() == pytest.approx(_series(result, "KG", "entries").sum())
 
 
-def _abroad_world(share: float | None) -> dict:
-    """Regular travellers on fixed 2-day trips to KZ; a shock on day 20 after which some stay abroad."""
+def _abroad_world(share: float | None, half_life_days: float = 1e6) -> dict:
+    """Regular travellers on fixed 2-day trips to KZ; a shock on day 20 after which some stay abroad.
+
+    The shock peaks at once; by default it keeps its strength for the whole run.
+    """
     world = _regular_world(40, 1000.0)
     kz = world["countries"][0]
     kz["trip_days"] = {"distribution": "fixed", "mean": 2.0}
     kz["dwell_days"] = {"distribution": "fixed", "mean": 1.0}
     kz["onward_share"] = 0.5
     kz["return_share"] = 0.25
-    shock = {"id": "news", "date": day(20), "hour": 0.0, "peak_per_day": 0.0, "half_life_days": 1.0}
+    shock = {"id": "news", "date": day(20), "hour": 0.0, "peak_per_day": 0.0, "rise_hours": 0.0, "half_life_days": half_life_days}
     if share is not None:
         shock["abroad_stay_share"] = {"KZ": share}
     world["departures"]["shocks"] = [shock]
@@ -152,6 +155,30 @@ def test_abroad_stay_share_turns_that_share_of_regular_travellers_into_emigrants
     # Those who stayed abroad and went on are emigrants in Kyrgyzstan: no trip home from there.
     assert _series(result, "KG", "returns").sum() == 0
     assert sum(result.people["by_state"].values()) == result.people["departed"]
+
+
+def test_the_share_staying_abroad_follows_the_shocks_decay() -> None:
+    # Half-life 4 days: trips ending 0–1 days after the shock stay abroad at ~0.8 × 0.92,
+    # those ending 8–9 days after at ~0.8 × 0.23; staying abroad, a quarter stay on and
+    # the rest go home (return_share 0.25 of 0.25 + 0.25) or move on, so the share not
+    # going home at the trip's end is 0.75 × the share staying abroad.
+    result = sim.run(_abroad_world(0.8, half_life_days=4.0), seed=12)
+    ledger = result.ledger
+    legs, moves = ledger.legs, ledger.moves
+    into_kz = (legs["decision"] == Decision.ENTERED) & (legs["alt"] == 0)
+    trip_end = dict(zip(legs["party"][into_kz].tolist(), (legs["leave"][into_kz] + 48.0).tolist()))
+    # Parties going home from KZ exactly when their trip ends.
+    home_moves = (moves["country"] == 0) & (moves["kind"] == MoveKind.HOME)
+    went_home = {p for p, t in zip(moves["party"][home_moves].tolist(), moves["time"][home_moves].tolist())
+                 if abs(t - trip_end.get(p, -1.0)) < 1e-6}
+    shock = 20 * 24.0
+    for first, last in ((0, 1), (8, 9)):
+        ending = [p for p, t in trip_end.items() if shock + first * 24 <= t < shock + last * 24]
+        size = ledger.parties.size[ending].astype(float)
+        stayed = np.array([p not in went_home for p in ending])
+        expected = 0.75 * 0.8 * np.mean([2 ** (-(t - shock) / 96.0) for t in (trip_end[p] for p in ending)])
+        # ~1,000 parties a day: standard error ~1.5 percentage points.
+        assert size[stayed].sum() / size.sum() == pytest.approx(expected, abs=0.05), (first, last)
 
 
 def test_abroad_stay_share_of_zero_changes_nothing() -> None:

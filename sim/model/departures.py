@@ -13,9 +13,9 @@ import datetime as dt
 import numpy as np
 
 from sim.model.policies import concerns, hazard_multipliers
-from sim.scenario.schema import Scenario
+from sim.scenario.schema import Scenario, Shock
 
-__all__ = ["GRID_MINUTES", "hours_in_period", "shock_start_hours", "hazard_per_hour", "cumulative_hazard"]
+__all__ = ["GRID_MINUTES", "hours_in_period", "shock_start_hours", "shock_profile", "hazard_per_hour", "cumulative_hazard"]
 
 #: Integration step of the hazard; fine enough that a 1-hour rise is resolved.
 GRID_MINUTES = 5
@@ -31,16 +31,21 @@ def shock_start_hours(scenario: Scenario, date: dt.date, hour: float) -> float:
     return (date - scenario.period.start).days * 24.0 + hour
 
 
+def shock_profile(scenario: Scenario, shock: Shock, hours: np.ndarray) -> np.ndarray:
+    """A shock's strength at the given times, from 0 to 1 at its peak: the linear rise, then the decay."""
+    since = np.asarray(hours, dtype=float) - shock_start_hours(scenario, shock.date, shock.hour)
+    rise = shock.rise_hours
+    rising = np.clip(since / rise, 0.0, 1.0) if rise > 0 else (since >= 0).astype(float)
+    decay = np.exp(-np.log(2.0) * np.maximum(since - rise, 0.0) / (24.0 * shock.half_life_days))
+    return np.where(since >= 0, rising * decay, 0.0)
+
+
 def hazard_per_hour(scenario: Scenario, hours: np.ndarray) -> np.ndarray:
     """Departure hazard per pool member per hour at the given times."""
     departures = scenario.departures
     rate = np.full(np.shape(hours), departures.pool_hazard_per_day, dtype=float)
     for shock in departures.shocks:
-        since = hours - shock_start_hours(scenario, shock.date, shock.hour)
-        rise = shock.rise_hours
-        rising = np.clip(since / rise, 0.0, 1.0) if rise > 0 else (since >= 0).astype(float)
-        decay = np.exp(-np.log(2.0) * np.maximum(since - rise, 0.0) / (24.0 * shock.half_life_days))
-        rate += np.where(since >= 0, shock.peak_per_day * rising * decay, 0.0)
+        rate += shock.peak_per_day * shock_profile(scenario, shock, hours)
     return rate / 24.0
 
 

@@ -38,7 +38,7 @@ import simpy
 
 from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
 from sim.model.days import day_of
-from sim.model.departures import hours_in_period, shock_start_hours
+from sim.model.departures import hours_in_period, shock_profile
 from sim.model.ledger import (
     CLAIM_COLUMNS,
     LEG_COLUMNS,
@@ -221,15 +221,12 @@ class _Engine:
         self._onward_share = np.array([c.onward_share for c in scenario.countries])
         self._return_share = np.array([c.return_share for c in scenario.countries])
         self._transit_share = np.array([c.transit_share for c in scenario.countries])
-        # Regular travellers whose trip ends after a shock may stay abroad: (from, share by country), in time order.
-        self._abroad = sorted(
-            (
-                shock_start_hours(scenario, shock.date, shock.hour),
-                np.array([shock.abroad_stay_share.get(c.iso, 0.0) for c in scenario.countries]),
-            )
+        # Regular travellers whose trip ends after a shock may stay abroad: (shock, share by country at its peak).
+        self._abroad = [
+            (shock, np.array([shock.abroad_stay_share.get(c.iso, 0.0) for c in scenario.countries]))
             for shock in scenario.departures.shocks
             if shock.abroad_stay_share
-        )
+        ]
         limits = stay_limit_days(scenario)
         self.stay_regimes = [[stay_regimes(limits[c, :, g]) for g in range(limits.shape[2])] for c in range(limits.shape[0])]
         # Where a limit never changes over the period, it is a plain number of hours (inf: none).
@@ -689,6 +686,9 @@ class _Engine:
     ) -> tuple[np.ndarray, np.ndarray]:
         """Regular travellers whose trip ends after a shock and who stay abroad: they become emigrants.
 
+        The share staying abroad is the shock's ``abroad_stay_share`` for the country times
+        the shock's strength when the trip ends (1 at its peak).
+
         The "next" uniform of a regular traveller at or above its country's transit share
         (not passing through) is rescaled to [0, 1) to decide staying abroad, and rescaled
         again for the emigrant's choice that follows, so that no new draw is needed and a
@@ -696,9 +696,12 @@ class _Engine:
         stayed on, now made to leave that country by a stay limit, gets the same rescaled
         uniform back.  Returns the uniforms and who is still a regular traveller.
         """
+        # The share follows the shock's strength (its rise and decay), like the departures it
+        # sets off: a trip ending at the peak stays abroad at the full share, one ending a
+        # half-life later at half of it.  With several shocks, the strongest at that time.
         share = np.zeros(len(party))
-        for start, by_country in self._abroad:
-            share = np.where(when >= start, by_country[country], share)
+        for shock, by_country in self._abroad:
+            share = np.maximum(share, by_country[country] * shock_profile(self.scenario, shock, when))
         if stayed_on is not None:
             # Made to leave the stay in which they chose to stay abroad: the share they chose by.
             again = stayed_on & (self._abroad_attempt[party] == attempt)

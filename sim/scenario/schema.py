@@ -357,9 +357,10 @@ class Shock(_Strict):
     abroad_stay_share: dict[str, Annotated[Float, Field(ge=0, le=1)]] = Field(
         default_factory=dict,
         description=(
-            "By country (ISO code): share of regular travellers whose trip there ends after the shock who do not"
-            " go home but stay abroad as emigrants: they then stay, move on or go home by the country's"
-            " onward_share and return_share, like any emigrant."
+            "By country (ISO code): share of regular travellers whose trip there ends at the shock's peak who do"
+            " not go home but stay abroad as emigrants (they then stay, move on or go home by the country's"
+            " onward_share and return_share, like any emigrant); it follows the shock's rise and decay, so"
+            " a trip ending one half-life after the peak stays abroad at half the share."
         ),
     )
 
