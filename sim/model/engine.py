@@ -67,6 +67,7 @@ from sim.model.queueing import ABANDONED, CLOSED, SERVED, LaneBank, scaled_sched
 from sim.model.randomness import make_streams
 from sim.model.routes import Alternatives, build_alternatives, choose_pairs
 from sim.model.spread import SpreadTable
+from sim.model.weekdays import advance, weekly_clock
 from sim.scenario.schema import Scenario
 
 __all__ = ["Ledger", "simulate", "simulated_scenario"]
@@ -285,6 +286,13 @@ class _Engine:
         self._banks = [server.bank for server in self.servers]
         trips = [c.trip_days or scenario.departures.baseline_trip_days for c in scenario.countries]
         self._stay_laws = SpreadTable.of([c.dwell_days for c in scenario.countries] + trips)
+        # Trips that end on the busy days: per country with a pattern, its warped clock.
+        clock_days = int(round(hours_in_period(scenario) / 24.0)) + 1
+        self._trip_clocks = {
+            number: weekly_clock(scenario, c.trip_end_weekday_factors, clock_days)
+            for number, c in enumerate(scenario.countries)
+            if c.trip_end_weekday_factors is not None
+        }
         self.report_times: list[float] = []
         self.report_waits: list[np.ndarray] = []
         self.released = 0
@@ -656,7 +664,12 @@ class _Engine:
         # making a trip (not passing through) the trip there (rows n..2n-1).
         tripping = self.regular[party] & ~self._passing_through(party, country, attempt)
         law = np.where(tripping, len(self.scenario.countries) + country, country)
-        ends = time + self._stay_laws.draw(law, uniform) * 24.0
+        lasting = self._stay_laws.draw(law, uniform) * 24.0
+        ends = time + lasting
+        for number, (midnights, clock) in self._trip_clocks.items():
+            warped = tripping & (country == number)
+            if warped.any():
+                ends[warped] = advance(midnights, clock, time[warped], lasting[warped])
         deadline = self._deadline(party, country, time)
         forced = deadline <= ends
         ends = np.minimum(ends, deadline)

@@ -27,6 +27,7 @@ from sim.model.departures import cumulative_hazard, hours_in_period
 from sim.model.policies import GROUPS, DocumentFlag, concerns, hazard_multipliers
 from sim.model.randomness import Streams
 from sim.model.spread import spread_quantile
+from sim.model.weekdays import weekly_clock
 from sim.scenario.schema import DocumentMix, Scenario
 
 __all__ = ["ATTEMPT_DRAWS", "POOL", "BASELINE", "AttemptDraws", "Parties", "generate_parties"]
@@ -232,16 +233,9 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
 
 
 def _weekday_rates(scenario: Scenario, factors: list[float], per_hour: float) -> tuple[np.ndarray, np.ndarray]:
-    """Day boundaries (hours) and the expected parties departed by each, for a weekly pattern.
-
-    The factors are normalised to a mean of 1, so the week's total is unchanged.
-    """
-    days = int(round(hours_in_period(scenario) / 24))
-    week = np.asarray(factors, dtype=float)
-    week = week / week.mean()
-    first = scenario.period.start.weekday()
-    per_day = per_hour * 24.0 * week[(first + np.arange(days)) % 7]
-    return np.arange(days + 1) * 24.0, np.concatenate([[0.0], np.cumsum(per_day)])
+    """Day boundaries (hours) and the expected parties departed by each, for a weekly pattern."""
+    midnights, clock = weekly_clock(scenario, factors, int(round(hours_in_period(scenario) / 24)))
+    return midnights, per_hour * clock
 
 
 def _visa_factors(scenario: Scenario) -> np.ndarray:

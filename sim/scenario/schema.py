@@ -22,13 +22,14 @@ import datetime as dt
 from enum import Enum
 from typing import Annotated, Literal, Union
 
-from pydantic import AllowInfNan, BaseModel, ConfigDict, Field, Strict, field_validator, model_validator
+from pydantic import AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
     "StrictModel",
     "Int",
     "Float",
+    "WeekdayFactors",
     "Document",
     "Mode",
     "ServiceTime",
@@ -109,6 +110,18 @@ _Strict = StrictModel
 Int = Annotated[int, Strict()]
 """A whole number, strictly: ``true``, ``"12"`` and ``12.0`` are problems."""
 Float = Annotated[float, Strict(), AllowInfNan(False)]
+
+
+def _a_week(factors: list[float]) -> list[float]:
+    if min(factors) < 0 or sum(factors) <= 0:
+        raise PydanticCustomError(
+            "weekday_factors", "expected factors >= 0 with a positive sum, found {found}", {"found": factors}
+        )
+    return factors
+
+
+#: Seven factors, Monday to Sunday, of which only the shape counts (their mean is taken as 1).
+WeekdayFactors = Annotated[list[Float], Field(min_length=7, max_length=7), AfterValidator(_a_week)]
 """A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 
 
@@ -222,6 +235,13 @@ class Country(_Strict):
     trip_days: Spread | None = Field(
         None,
         description="How long a regular traveller's trip here lasts, days; departures.baseline_trip_days if absent.",
+    )
+    trip_end_weekday_factors: WeekdayFactors | None = Field(
+        None,
+        description=(
+            "When regular travellers' trips here end, by weekday, Monday to Sunday: trip_days run on a clock"
+            " that goes this much faster on each day (mean 1), so trips end on the busy days; absent, any day."
+        ),
     )
     transit_share: Float = Field(
         0.0,
@@ -446,24 +466,13 @@ class Departures(_Strict):
         default_factory=lambda: Spread(distribution="lognormal", mean=7.0, cv=0.8),
         description="How long a regular traveller stays abroad before going home, days.",
     )
-    baseline_weekday_factors: list[Float] | None = Field(
+    baseline_weekday_factors: WeekdayFactors | None = Field(
         None,
-        min_length=7,
-        max_length=7,
         description=(
             "Regular travellers' departures by weekday, Monday to Sunday, as factors of baseline_per_day"
             " (their mean is taken as 1); a flat week if absent."
         ),
     )
-
-    @field_validator("baseline_weekday_factors")
-    @classmethod
-    def _positive_week(cls, factors: list[float] | None) -> list[float] | None:
-        if factors is not None and (min(factors) < 0 or sum(factors) <= 0):
-            raise PydanticCustomError(
-                "weekday_factors", "expected factors >= 0 with a positive sum, found {found}", {"found": factors}
-            )
-        return factors
 
 
 class Choice(_Strict):
