@@ -34,14 +34,7 @@ _GEORGIA = (
     " model's Georgia is entered by Upper Lars only: its car lanes (~4,100 persons a day, whose queue and waits"
     " are fitted) and, from 27 Sept, its foot lanes (~4,300 a day)"
 )
-_FINLAND_FIRST_DAY = (
-    "Finland on the day of the announcement: the rush from St Petersburg, 3 h away, began within hours;"
-    " the model's departures rise over 12 h (a faster rise overfills Upper Lars' queue by 24 Sept)"
-)
 KNOWN_MISSES: dict[str, str] = {
-    "fi-se-0921": _FINLAND_FIRST_DAY,
-    "fi-east-0921": _FINLAND_FIRST_DAY,
-    "fi-out-0925": "Sunday's 5,068 out of Finland: the weekly pattern of regular trips is mild, to keep Finland's flat weekdays",
     "ge-0922-0923": _GEORGIA,
     "ge-0925": _GEORGIA,
     "ge-0926": _GEORGIA,
@@ -50,12 +43,17 @@ KNOWN_MISSES: dict[str, str] = {
         "~6,000 by air by 25 Sept: few of those in Kazakhstan hold a passport and can pay, and emigrants reach"
         " Almaty's and Astana's airports a day or two after crossing; the model flies ~1,000/day only from 24 Sept"
     ),
+    "ul-queue-0924": (
+        "~2,300 cars at Upper Lars on 24 Sept: the shock's fast rise (Finland's same-day jump) fills the model's"
+        " queue to ~3,300 cars by then, while the reported queue still grew to ~3,500 on 26 Sept; the 40-50 h"
+        " waits reported over 24-29 Sept need ~3,000 cars at the crossing's ~1,700 cars a day"
+    ),
 }
 
 #: Overall scores of the shipped baseline (its committed fit report), held so that a change
 #: that worsens the fit is seen.
 FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
-FIT_COVERAGE_AT_LEAST = 0.85
+FIT_COVERAGE_AT_LEAST = 0.9
 
 
 @pytest.fixture(scope="module")

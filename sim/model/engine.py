@@ -289,7 +289,7 @@ class _Engine:
         # Trips that end on the busy days: per country with a pattern, its warped clock.
         clock_days = int(round(hours_in_period(scenario) / 24.0)) + 1
         self._trip_clocks = {
-            number: weekly_clock(scenario, c.trip_end_weekday_factors, clock_days)
+            number: weekly_clock(c.trip_end_weekday_factors, scenario.period.start.weekday(), clock_days)
             for number, c in enumerate(scenario.countries)
             if c.trip_end_weekday_factors is not None
         }

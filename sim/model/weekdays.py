@@ -16,20 +16,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.scenario.schema import Scenario
-
 __all__ = ["weekly_clock", "advance"]
 
 
-def weekly_clock(scenario: Scenario, factors: list[float], days: int) -> tuple[np.ndarray, np.ndarray]:
+def weekly_clock(factors: list[float], first_weekday: int, days: int) -> tuple[np.ndarray, np.ndarray]:
     """Midnights (hours from the period's start) and the warped clock's hours at each.
 
     Parameters
     ----------
-    scenario
-        Gives the weekday of the period's first day.
     factors
         Seven factors, Monday to Sunday; their mean is taken as 1.
+    first_weekday
+        Weekday of the first day (Monday 0, as :meth:`datetime.date.weekday`).
     days
         How many days the clock covers.
 
@@ -40,8 +38,7 @@ def weekly_clock(scenario: Scenario, factors: list[float], days: int) -> tuple[n
     """
     week = np.asarray(factors, dtype=float)
     week = week / week.mean()
-    first = scenario.period.start.weekday()
-    per_day = 24.0 * week[(first + np.arange(days)) % 7]
+    per_day = 24.0 * week[(first_weekday + np.arange(days)) % 7]
     return np.arange(days + 1) * 24.0, np.concatenate([[0.0], np.cumsum(per_day)])
 
 
