@@ -234,7 +234,8 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
 
 def _weekday_rates(scenario: Scenario, factors: list[float], per_hour: float) -> tuple[np.ndarray, np.ndarray]:
     """Day boundaries (hours) and the expected parties departed by each, for a weekly pattern."""
-    midnights, clock = weekly_clock(factors, scenario.period.start.weekday(), int(round(hours_in_period(scenario) / 24)))
+    days = int(round(hours_in_period(scenario) / 24))
+    midnights, clock = weekly_clock(factors, scenario.period.start.weekday(), days)
     return midnights, per_hour * clock
 
 
