@@ -43,7 +43,8 @@ What it leaves out (so it does less work than the engine, not more)
     Waits reported with a lag (it sees the live queue), rules known or announced
     ahead, capacity changes, closures that begin while people wait, exit screening,
     asylum claims, stay limits that change over the period, regular travellers staying
-    abroad after a shock (``abroad_stay_share``), and the engine's common
+    abroad after a shock (``abroad_stay_share``), trips that end on busy weekdays
+    (``trip_end_weekday_factors``), and the engine's common
     random numbers (it draws from one ``random.Random`` as it goes).  Its outputs are
     therefore close to the engine's, not equal: ``bench/run.py`` prints both side by
     side as a check that the two do comparable work.
