@@ -110,6 +110,7 @@ _Strict = StrictModel
 Int = Annotated[int, Strict()]
 """A whole number, strictly: ``true``, ``"12"`` and ``12.0`` are problems."""
 Float = Annotated[float, Strict(), AllowInfNan(False)]
+"""A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 
 
 def _a_week(factors: list[float]) -> list[float]:
@@ -122,7 +123,6 @@ def _a_week(factors: list[float]) -> list[float]:
 
 #: Seven factors, Monday to Sunday, of which only the shape counts (their mean is taken as 1).
 WeekdayFactors = Annotated[list[Float], Field(min_length=7, max_length=7), AfterValidator(_a_week)]
-"""A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 
 
 # Bounds no real value comes near, so that a valid file cannot overflow the engine's
