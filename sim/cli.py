@@ -528,7 +528,8 @@ def calibrate(
         return
     click.echo(outcome.result.table())
     click.echo(f"stopped: {outcome.stopped}; {outcome.simulations} simulations in {outcome.wall_seconds:.1f} s")
-    click.echo("point estimate (weighted median): " + " ".join(f"--set {o}" for o in outcome.report.overrides))
+    kind = "the best finalist, rerun" if params.spec.point == "best" else "weighted median"
+    click.echo(f"point estimate ({kind}): " + " ".join(f"--set {o}" for o in outcome.report.overrides))
     for use in ("fit", "all"):
         row = outcome.report.summary[use]
         click.echo(

@@ -671,9 +671,10 @@ def _settings(
     min_acceptance_rate: float,
     batch_size: int | None,
     entropy: int,
+    context: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     """What must match for a resumed calibration to continue the same one."""
-    return {
+    settings = {
         "priors": [p.to_dict() for p in priors],
         "distance": distance.to_dict(),
         "population": population,
@@ -682,6 +683,10 @@ def _settings(
         "batch_size": batch_size,
         "seed": entropy,
     }
+    # absent rather than null, so checkpoints written without a context still resume
+    if context is not None:
+        settings["context"] = dict(context)
+    return settings
 
 
 def _write_generation(
@@ -779,6 +784,7 @@ def abc_smc(
     checkpoint: str | Path | None = None,
     resume: bool = False,
     progress: Callable[[GenerationInfo], None] | None = None,
+    context: Mapping[str, Any] | None = None,
 ) -> ABCResult:
     """Calibrate parameters by ABC-SMC.
 
@@ -818,6 +824,10 @@ def abc_smc(
         match (the stopping settings ``generations`` and ``min_epsilon`` may change).
     progress
         Called with each finished generation's row.
+    context
+        The caller's own settings that shape ``evaluate`` (plain JSON data, e.g. the
+        simulated scale or runs per particle): recorded in the checkpoint and, like
+        the sampler's settings, required to match on resume.
 
     Returns
     -------
@@ -849,7 +859,7 @@ def abc_smc(
         entropy = int(state["settings"]["seed"])
         if seed is not None and int(seed) != entropy:
             raise ValueError(f"checkpoint {folder} has seed {entropy}, not {seed}")
-        settings = _settings(priors, distance, population, quantile, min_acceptance_rate, batch_size, entropy)
+        settings = _settings(priors, distance, population, quantile, min_acceptance_rate, batch_size, entropy, context)
         if json.loads(json.dumps(settings)) != state["settings"]:
             raise ValueError(f"checkpoint {folder} was made with other settings; use another folder")
         stopped = state["stopped"]
@@ -857,7 +867,7 @@ def abc_smc(
         if folder is not None and (folder / _STATE_FILE).exists():
             raise ValueError(f"{folder} already holds a calibration; pass resume=True or use another folder")
         entropy = int(np.random.SeedSequence(seed).entropy)  # type: ignore[arg-type]
-        settings = _settings(priors, distance, population, quantile, min_acceptance_rate, batch_size, entropy)
+        settings = _settings(priors, distance, population, quantile, min_acceptance_rate, batch_size, entropy, context)
 
     max_simulations = math.ceil(population / min_acceptance_rate)
     # Stopping reasons that end a calibration for good ("no progress" cannot be undone

@@ -15,6 +15,9 @@ ABC-SMC sampler (:mod:`sim.calibrate.abc`)::
     scale: 0.05          # fraction of people simulated in every run
     seed: 1              # the calibration's seed
     replicates: 8        # runs of the point estimate in the fit report
+    runs_per_particle: 1 # runs per particle; the distance reads each target's median
+    point: median        # median | best (see below)
+    finalists: 5         # with point: best, particles rerun to choose it
 
 :func:`calibrate` simulates each particle (the scenario with the particle's
 overrides, run with the particle's seed at the file's scale) on the chosen
@@ -25,6 +28,15 @@ reported bands: each target's reported band is the range, and a miss beyond it
 counts relative to the reported value (so a count of 300 and one of 100,000 weigh
 the same); a run with a missing value (NaN) is never accepted.  Each generation is
 checkpointed in ``<out>/checkpoint/``; ``resume`` continues from the last one.
+
+At a small scale one run is noisy, so a particle can be accepted for its seed's
+luck rather than its values; ``runs_per_particle`` runs each particle on that many
+seeds and scores the median of each target.  The point estimate is the posterior's
+weighted median, which for correlated parameters can fall between the posterior's
+good regions; ``point: best`` instead reruns the ``finalists`` closest particles of
+the last generation ``replicates`` times each, on seeds apart from the fit
+report's (so the report is not scored on the seeds that chose the point), and takes
+the one whose medians are closest.
 
 Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default):
 ``posterior.csv``, ``point.json``, ``intervals.csv``, ``generations.txt``,
@@ -130,6 +142,14 @@ class ParamsFile(_Strict):
     scale: float | None = Field(None, gt=0, le=1, description="Fraction of people simulated [default: the scenario's].")
     seed: int = Field(0, ge=0, description="The calibration's seed.")
     replicates: int = Field(8, ge=1, description="Runs of the point estimate in the fit report.")
+    runs_per_particle: int = Field(
+        1, ge=1, description="Runs per particle, each its own seed; the distance reads each target's median over them."
+    )
+    point: Literal["median", "best"] = Field(
+        "median",
+        description="The point estimate: the posterior's weighted median, or the best of the finalists rerun.",
+    )
+    finalists: int = Field(5, ge=1, description="With point: best, the closest particles of the last generation rerun.")
 
 
 @dataclass(frozen=True)
@@ -441,8 +461,8 @@ def calibrate(
     params
         The params file (priors and sampler settings).
     budget
-        Most simulations in all (counting those of a resumed checkpoint, not the
-        report's): a batch that would pass it is not run, and the last finished
+        Most simulations in all (counting those of a resumed checkpoint and every run
+        of each particle; not the finalists' or the report's): a batch that would pass it is not run, and the last finished
         generation is the result (``stopped: budget``; ``resume`` with a larger
         budget goes on).
     executor, workers, scheduler
@@ -462,8 +482,11 @@ def calibrate(
     fit_targets = [t for t in loaded_targets.targets if t.use == "fit"]
     if not fit_targets:
         raise UsageError(f"{loaded_targets.path}: expected at least one target with use: fit, found none")
-    if budget is not None and budget < spec.population:
-        raise UsageError(f"budget: expected at least the population ({spec.population}) simulations, found {budget}")
+    runs = spec.runs_per_particle
+    if budget is not None and budget < spec.population * runs:
+        raise UsageError(
+            f"budget: expected at least the population × runs per particle ({spec.population * runs}) simulations, found {budget}"
+        )
     folder = Path(out) if out is not None else Path("calibration") / "fitted" / loaded.name
     checkpoint = folder / "checkpoint"
     if not resume and (checkpoint / "state.json").exists():
@@ -476,19 +499,26 @@ def calibrate(
     data = _target_data(fit_targets)
     spent = 0
     if resume and (checkpoint / "state.json").exists():
-        spent = sum(g["simulated"] for g in json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))["generations"])
+        particles = sum(g["simulated"] for g in json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))["generations"])
+        spent = particles * runs
     budget_hit = False
+
+    def medians(theta: np.ndarray, seeds: Sequence[Sequence[int]]) -> np.ndarray:
+        """Each particle (row of ``theta``) run on each of its seeds: the median of every fit target."""
+        tasks = []
+        for row, own in zip(theta.tolist(), seeds):
+            sets = tuple(overrides_of(loaded, dict(zip(loaded.paths, row))))
+            tasks += [TargetRun(len(tasks) + j, resolved, int(s), spec.scale, sets, data) for j, s in enumerate(own)]
+        matrix, _ = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler)
+        # a NaN run stays NaN in the median, so the particle is rejected, never scored on fewer runs
+        return np.median(matrix.reshape(len(seeds), -1, len(data)), axis=1)
 
     def evaluate(theta: np.ndarray, seeds: list[int]) -> np.ndarray:
         nonlocal spent
-        if budget is not None and spent + len(seeds) > budget:
+        if budget is not None and spent + len(seeds) * runs > budget:
             raise _BudgetSpent
-        tasks = [
-            TargetRun(i, resolved, int(s), spec.scale, tuple(overrides_of(loaded, dict(zip(loaded.paths, row)))), data)
-            for i, (row, s) in enumerate(zip(theta.tolist(), seeds))
-        ]
-        matrix, _ = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler)
-        spent += len(seeds)
+        matrix = medians(theta, [particle_seeds(s, runs) for s in seeds])
+        spent += len(seeds) * runs
         return matrix
 
     def on_generation(info: GenerationInfo) -> None:
@@ -506,6 +536,7 @@ def calibrate(
             checkpoint=checkpoint,
             resume=resume,
             progress=on_generation,
+            context={"scale": spec.scale, "runs_per_particle": runs},
         )
     except _BudgetSpent:
         if not (checkpoint / "state.json").exists():
@@ -516,14 +547,43 @@ def calibrate(
         raise UsageError(str(error)) from None
     stopped = "budget" if budget_hit else result.stopped
 
-    point = result.median()
+    if spec.point == "best":
+        from sim.run.compare import replicate_seeds
+
+        # every finalist on the same seeds (common random numbers: the choice is the values',
+        # not the seeds' luck); stream 1 is disjoint from the fit report's seeds (stream 0)
+        root = load_scenario(scenario).scenario.seed
+        final_seeds = replicate_seeds(root, spec.replicates, stream=1)
+        chosen = np.argsort(result.distances, kind="stable")[: spec.finalists]
+        rerun = distance(medians(result.particles[chosen], [final_seeds] * len(chosen)))
+        finalists = [
+            {"particle": int(i), "distance": float(result.distances[i]), "rerun_distance": float(d),
+             "values": dict(zip(result.names, map(float, result.particles[i])))}
+            for i, d in zip(chosen, rerun)
+        ]
+        point = finalists[int(np.argmin(rerun))]["values"]
+        choice: dict[str, Any] = {"point": "best", "seeds": final_seeds, "finalists": finalists}
+    else:
+        point = result.median()
+        choice = {"point": "median"}
     point_overrides = overrides_of(loaded, point)
     report = fit_report(
         scenario, loaded_targets, overrides=point_overrides, replicates=spec.replicates, scale=spec.scale,
         out=folder, executor=executor, workers=workers, scheduler=scheduler, label=f"calibrated, {loaded.name}",
     )
-    files = _write_calibration(folder, loaded, result, stopped, spent, budget, scenario, loaded_targets, point_overrides)
+    files = _write_calibration(folder, loaded, result, stopped, spent, budget, scenario, loaded_targets, point, choice)
     return Calibration(folder, result, spent, stopped, report, time.perf_counter() - began, files + report.files)
+
+
+def particle_seeds(seed: int, runs: int) -> list[int]:
+    """The seeds of one particle's ``runs`` runs: its own seed, then ones spawned from it.
+
+    The first is the particle's seed itself, so one run per particle simulates what a
+    calibration without replicates did.
+    """
+    from sim.run.compare import replicate_seeds
+
+    return [int(seed)] + (replicate_seeds(int(seed), runs - 1) if runs > 1 else [])
 
 
 def _write_calibration(
@@ -535,7 +595,8 @@ def _write_calibration(
     budget: int | None,
     scenario: str | Path,
     targets: LoadedTargets,
-    point_overrides: list[str],
+    point_values: dict[str, float],
+    choice: dict[str, Any],
 ) -> list[Path]:
     names = list(result.names)
     buffer = io.StringIO()
@@ -558,10 +619,13 @@ def _write_calibration(
     write_file_atomic(intervals, buffer.getvalue())
 
     point = {
+        **choice,
+        "values": point_values,
+        "set": overrides_of(loaded, point_values),
         "median": median,
         "best": best,
         "best_distance": float(np.min(result.distances)),
-        "set": point_overrides,
+        "set_median": overrides_of(loaded, median),
         "set_best": overrides_of(loaded, best),
         "interval_90": {k: list(v) for k, v in interval.items()},
     }
