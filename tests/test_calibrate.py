@@ -142,3 +142,46 @@ def test_params_file_mistakes_are_one_line_each_and_exit_2(files: Path, cli, mon
     with pytest.raises(Exception, match="again"):
         load_params("twice.yaml")
     assert math.isfinite(load_params("tiny.yaml").spec.priors[0].typical())
+
+
+def test_replicated_particles_and_a_point_chosen_among_rerun_finalists(files: Path) -> None:
+    from sim.calibrate.abc import Distance
+    from sim.calibrate.fit import overrides_of, particle_seeds
+
+    (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 2\npoint: best\nfinalists: 3\n", encoding="utf-8")
+    done = _calibrate(files, "best")
+    result = done.result
+    # Every particle ran on two seeds, and the budget counts runs, not particles.
+    assert done.simulations == 2 * sum(g.simulated for g in result.generations)
+
+    fit = [t for t in load_targets(files / "targets.yaml").targets if t.use == "fit"]
+    distance = Distance.ranges([t.band[0] for t in fit], [t.band[1] for t in fit], scale=[t.reference for t in fit])
+    params = load_params(files / "tiny.yaml")
+
+    def medians(values: dict[str, float], seeds: list[int]) -> np.ndarray:
+        dailies = [sim.run(str(files / "base.yaml"), seed=s, scale=0.01, overrides=overrides_of(params, values)).daily
+                   for s in seeds]
+        return np.median([[simulated_value(t, d) for t in fit] for d in dailies], axis=0)
+
+    # A particle's distance is that of the medians of its own two runs, recomputed here.
+    first = dict(zip(result.names, map(float, result.particles[0])))
+    seeds = particle_seeds(int(result.seeds[0]), 2)
+    assert seeds[0] == int(result.seeds[0]) and len(set(seeds)) == 2
+    assert distance(medians(first, seeds)[None, :])[0] == pytest.approx(result.distances[0], abs=1e-12)
+
+    # The finalists are the three closest particles; the point is the finalist closest on the rerun,
+    # whose seeds are not the fit report's.
+    point = json.loads((files / "best" / "point.json").read_text(encoding="utf-8"))
+    assert point["point"] == "best" and len(point["finalists"]) == 3
+    closest = sorted(result.distances)[:3]
+    assert [f["distance"] for f in point["finalists"]] == pytest.approx(closest)
+    winner = min(point["finalists"], key=lambda f: f["rerun_distance"])
+    assert point["values"] == winner["values"] and point["set"] == overrides_of(params, winner["values"])
+    assert distance(medians(winner["values"], point["seeds"])[None, :])[0] == pytest.approx(winner["rerun_distance"], abs=1e-12)
+    report = json.loads((files / "best" / "fit_report.json").read_text(encoding="utf-8"))
+    assert report["overrides"] == point["set"] and not set(report["seeds"]) & set(point["seeds"])
+
+    # Resuming with another number of runs per particle is refused: the checkpoint's distances would mix.
+    (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 3\npoint: best\nfinalists: 3\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="other settings"):
+        _calibrate(files, "best", resume=True)
