@@ -462,9 +462,9 @@ def calibrate(
         The params file (priors and sampler settings).
     budget
         Most simulations in all (counting those of a resumed checkpoint and every run
-        of each particle; not the finalists' or the report's): a batch that would pass it is not run, and the last finished
-        generation is the result (``stopped: budget``; ``resume`` with a larger
-        budget goes on).
+        of each particle; not the finalists' or the report's): a batch that would
+        pass it is not run, and the last finished generation is the result
+        (``stopped: budget``; ``resume`` with a larger budget goes on).
     executor, workers, scheduler
         Where runs go, as for sweeps (:func:`sim.run.executors.execute`).
     out
