@@ -528,7 +528,7 @@ def calibrate(
         return
     click.echo(outcome.result.table())
     click.echo(f"stopped: {outcome.stopped}; {outcome.simulations} simulations in {outcome.wall_seconds:.1f} s")
-    kind = "the best finalist, rerun" if params.spec.point == "best" else "weighted median"
+    kind = f"the best finalist by {params.spec.choose_by}, rerun" if params.spec.point == "best" else "weighted median"
     click.echo(f"point estimate ({kind}): " + " ".join(f"--set {o}" for o in outcome.report.overrides))
     for use in ("fit", "all"):
         row = outcome.report.summary[use]

@@ -180,8 +180,43 @@ def test_replicated_particles_and_a_point_chosen_among_rerun_finalists(files: Pa
     assert distance(medians(winner["values"], point["seeds"])[None, :])[0] == pytest.approx(winner["rerun_distance"], abs=1e-12)
     report = json.loads((files / "best" / "fit_report.json").read_text(encoding="utf-8"))
     assert report["overrides"] == point["set"] and not set(report["seeds"]) & set(point["seeds"])
+    # Each finalist's rerun is also judged as the fit report judges: coverage and averaged relative difference.
+    for finalist in point["finalists"]:
+        runs = [[simulated_value(t, sim.run(str(files / "base.yaml"), seed=s, scale=0.01,
+                                            overrides=overrides_of(params, finalist["values"])).daily) for t in fit]
+                for s in point["seeds"]]
+        judged = summarise([score(t, [run[j] for run in runs]) for j, t in enumerate(fit)])["fit"]
+        assert finalist["rerun_coverage"] == judged["coverage"]
+        assert finalist["rerun_mean_relative_difference"] == pytest.approx(judged["mean_relative_difference"], abs=1e-12)
+
+    # Chosen by those criteria instead (the finished calibration resumed: no new particle), the point is
+    # the finalist that covers most fit targets, then the one with the smallest averaged difference.
+    (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 2\npoint: best\nfinalists: 3\nchoose_by: coverage\n",
+                                     encoding="utf-8")
+    again = _calibrate(files, "best", resume=True)
+    assert again.simulations == done.simulations
+    covering = json.loads((files / "best" / "point.json").read_text(encoding="utf-8"))
+    assert covering["choose_by"] == "coverage" and covering["finalists"] == point["finalists"]
+    ranked = sorted(point["finalists"], key=lambda f: (-f["rerun_coverage"], f["rerun_mean_relative_difference"]))
+    assert covering["values"] == ranked[0]["values"]
 
     # Resuming with another number of runs per particle is refused: the checkpoint's distances would mix.
     (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 3\npoint: best\nfinalists: 3\n", encoding="utf-8")
     with pytest.raises(UsageError, match="other settings"):
         _calibrate(files, "best", resume=True)
+
+
+def test_finalists_rank_by_distance_or_by_the_fit_reports_criteria() -> None:
+    from sim.calibrate.fit import _finalist_order
+
+    def finalist(name: str, distance: float, coverage: float, difference: float) -> dict:
+        return {"values": name, "rerun_distance": distance, "rerun_coverage": coverage,
+                "rerun_mean_relative_difference": difference}
+
+    finalists = [finalist("near", 0.10, 0.80, 0.15), finalist("covering", 0.12, 0.90, 0.18),
+                 finalist("covering, closer", 0.13, 0.90, 0.16), finalist("lost", math.nan, 0.0, math.nan)]
+    assert [f["values"] for f in sorted(finalists, key=_finalist_order("distance"))] == [
+        "near", "covering", "covering, closer", "lost"]
+    # Coverage first, then the averaged difference; a rerun with missing values (NaN) ranks last either way.
+    assert [f["values"] for f in sorted(finalists, key=_finalist_order("coverage"))] == [
+        "covering, closer", "covering", "near", "lost"]

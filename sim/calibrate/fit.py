@@ -18,6 +18,7 @@ ABC-SMC sampler (:mod:`sim.calibrate.abc`)::
     runs_per_particle: 1 # runs per particle; the distance reads each target's median
     point: median        # median | best (see below)
     finalists: 5         # with point: best, particles rerun to choose it
+    choose_by: distance  # with point: best, distance | coverage (see below)
 
 :func:`calibrate` simulates each particle (the scenario with the particle's
 overrides, run with the particle's seed at the file's scale) on the chosen
@@ -36,7 +37,9 @@ weighted median, which for correlated parameters can fall between the posterior'
 good regions; ``point: best`` instead reruns the ``finalists`` closest particles of
 the last generation ``replicates`` times each, on seeds apart from the fit
 report's (so the report is not scored on the seeds that chose the point), and takes
-the one whose medians are closest.
+the one whose medians are closest (``choose_by: distance``) or the one the fit report
+would judge best on those reruns (``choose_by: coverage``: most fit targets whose
+90% band meets the reported band, then the smallest averaged relative difference).
 
 Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default):
 ``posterior.csv``, ``point.json``, ``intervals.csv``, ``generations.txt``,
@@ -150,6 +153,13 @@ class ParamsFile(_Strict):
         description="The point estimate: the posterior's weighted median, or the best of the finalists rerun.",
     )
     finalists: int = Field(5, ge=1, description="With point: best, the closest particles of the last generation rerun.")
+    choose_by: Literal["distance", "coverage"] = Field(
+        "distance",
+        description=(
+            "With point: best, how the finalists' reruns are judged: the distance of their medians, or the fit"
+            " report's criteria (most fit targets covered by the 90% band, then the averaged relative difference)."
+        ),
+    )
 
 
 @dataclass(frozen=True)
@@ -503,15 +513,18 @@ def calibrate(
         spent = particles * runs
     budget_hit = False
 
-    def medians(theta: np.ndarray, seeds: Sequence[Sequence[int]]) -> np.ndarray:
-        """Each particle (row of ``theta``) run on each of its seeds: the median of every fit target."""
+    def runs_of(theta: np.ndarray, seeds: Sequence[Sequence[int]]) -> np.ndarray:
+        """Each particle (row of ``theta``) run on each of its seeds: particle × run × fit target."""
         tasks = []
         for row, own in zip(theta.tolist(), seeds):
             sets = tuple(overrides_of(loaded, dict(zip(loaded.paths, row))))
             tasks += [TargetRun(len(tasks) + j, resolved, int(s), spec.scale, sets, data) for j, s in enumerate(own)]
         matrix, _ = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler)
+        return matrix.reshape(len(seeds), -1, len(data))
+
+    def medians(theta: np.ndarray, seeds: Sequence[Sequence[int]]) -> np.ndarray:
         # a NaN run stays NaN in the median, so the particle is rejected, never scored on fewer runs
-        return np.median(matrix.reshape(len(seeds), -1, len(data)), axis=1)
+        return np.median(runs_of(theta, seeds), axis=1)
 
     def evaluate(theta: np.ndarray, seeds: list[int]) -> np.ndarray:
         nonlocal spent
@@ -555,14 +568,18 @@ def calibrate(
         root = load_scenario(scenario).scenario.seed
         final_seeds = replicate_seeds(root, spec.replicates, stream=1)
         chosen = np.argsort(result.distances, kind="stable")[: spec.finalists]
-        rerun = distance(medians(result.particles[chosen], [final_seeds] * len(chosen)))
-        finalists = [
-            {"particle": int(i), "distance": float(result.distances[i]), "rerun_distance": float(d),
-             "values": dict(zip(result.names, map(float, result.particles[i])))}
-            for i, d in zip(chosen, rerun)
-        ]
-        point = finalists[int(np.argmin(rerun))]["values"]
-        choice: dict[str, Any] = {"point": "best", "seeds": final_seeds, "finalists": finalists}
+        reruns = runs_of(result.particles[chosen], [final_seeds] * len(chosen))
+        rerun = distance(np.median(reruns, axis=1))
+        finalists = []
+        for i, d, values in zip(chosen, rerun, reruns):
+            judged = summarise([score(t, values[:, j]) for j, t in enumerate(fit_targets)])["fit"]
+            finalists.append({
+                "particle": int(i), "distance": float(result.distances[i]), "rerun_distance": float(d),
+                "rerun_coverage": judged["coverage"], "rerun_mean_relative_difference": judged["mean_relative_difference"],
+                "values": dict(zip(result.names, map(float, result.particles[i]))),
+            })
+        point = min(finalists, key=_finalist_order(spec.choose_by))["values"]
+        choice: dict[str, Any] = {"point": "best", "choose_by": spec.choose_by, "seeds": final_seeds, "finalists": finalists}
     else:
         point = result.median()
         choice = {"point": "median"}
@@ -573,6 +590,17 @@ def calibrate(
     )
     files = _write_calibration(folder, loaded, result, stopped, spent, budget, scenario, loaded_targets, point, choice)
     return Calibration(folder, result, spent, stopped, report, time.perf_counter() - began, files + report.files)
+
+
+def _finalist_order(choose_by: str) -> Callable[[dict[str, Any]], tuple[float, ...]]:
+    """The key that ranks finalists, best first (NaN, a rerun with a missing value, ranks last)."""
+
+    def last_if_nan(x: float) -> float:
+        return math.inf if math.isnan(x) else x
+
+    if choose_by == "coverage":
+        return lambda f: (-f["rerun_coverage"], last_if_nan(f["rerun_mean_relative_difference"]), last_if_nan(f["rerun_distance"]))
+    return lambda f: (last_if_nan(f["rerun_distance"]),)
 
 
 def particle_seeds(seed: int, runs: int) -> list[int]:
