@@ -21,32 +21,43 @@ import pytest
 
 from sim.calibrate.fit import fit_report
 from sim.calibrate.targets import load_targets, summarise
+from sim.scenario.loading import load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ROOT / "calibration" / "targets.yaml"
 REPORT = ROOT / "calibration" / "fitted" / "baseline" / "fit_report.json"
+CALIBRATED = ROOT / "calibration" / "fitted" / "mobilization-2022"
 SCALE = 0.05
 REPLICATES = 16
 
 #: Targets the baseline misses, and why (see the targets' notes and the scenario's header).
 _GEORGIA = (
     "Georgia's counts are all its entry points, air arrivals by way of third countries included, while the"
-    " model's Georgia is entered by Upper Lars only: its car lanes (~4,100 persons a day, whose queue and waits"
-    " are fitted) and, from 27 Sept, its foot lanes (~4,300 a day)"
+    " model's Georgia is entered by Upper Lars only: its car lanes (~1,450 cars, ~3,400 persons a day, whose"
+    " queue and waits are fitted) and, from 27 Sept, its foot lanes (7,200 persons a day)"
 )
 KNOWN_MISSES: dict[str, str] = {
     "ge-0922-0923": _GEORGIA,
     "ge-0925": _GEORGIA,
     "ge-0926": _GEORGIA,
+    "ge-0927": _GEORGIA,
     "ge-baseline": _GEORGIA,
+    "kz-onward-south": (
+        "~40,000 south by 25 Sept: the fitted point lets few regular travellers pass through Kazakhstan (transit"
+        " share 0.11, hand-set 0.3) or stay abroad after the shock (0.30, hand-set 0.9), and emigrants stay ~0.6"
+        " days before moving on, so ~21,000 go south; the hand-set values met it and missed Upper Lars' queue"
+    ),
     "kz-onward-air": (
         "~6,000 by air by 25 Sept: few of those in Kazakhstan hold a passport and can pay, and emigrants reach"
-        " Almaty's and Astana's airports a day or two after crossing; the model flies ~1,000/day only from 24 Sept"
+        " Almaty's and Astana's airports a day or more after crossing; the model flies ~2,300 by then"
     ),
-    "ul-queue-0924": (
-        "~2,300 cars at Upper Lars on 24 Sept: the shock's fast rise (Finland's same-day jump) fills the model's"
-        " queue to ~3,300 cars by then, while the reported queue still grew to ~3,500 on 26 Sept; the 40-50 h"
-        " waits reported over 24-29 Sept need ~3,000 cars at the crossing's ~1,700 cars a day"
+    "fi-east-0921": (
+        "Finland's whole eastern border on 21 Sept, while the model has its three SE crossings only, whose own"
+        " count that day (fi-se-0921) the fitted point meets at the top of its band (a 2.6 h rise)"
+    ),
+    "ru-fsb-0921-0924": (
+        "FSB exits 21-24 Sept count trips of men by every route, air included (doubted by the outlet); the"
+        " model's departures are persons setting off by land: ~121,000"
     ),
 }
 
@@ -102,3 +113,16 @@ def test_the_committed_fit_report_is_what_the_baseline_gives(report) -> None:
     assert committed["values"].keys() == report.values.keys()
     for target_id, values in report.values.items():
         np.testing.assert_array_equal(committed["values"][target_id], values, err_msg=target_id)
+
+
+def test_the_baseline_is_the_calibrated_point_estimate() -> None:
+    """The scenario's values are the ABC point estimate (point.json) exactly, and so its report is the
+    calibration's own report of that point, run for run."""
+    point = json.loads((CALIBRATED / "point.json").read_text(encoding="utf-8"))
+    scenario = load_targets(TARGETS).scenario_path()
+    shipped = load_scenario(scenario).scenario
+    assert load_scenario(scenario, point["set"]).scenario == shipped
+    assert load_scenario(scenario, point["set_median"]).scenario != shipped  # the check can tell values apart
+    calibrated = json.loads((CALIBRATED / "fit_report.json").read_text(encoding="utf-8"))
+    committed = json.loads(REPORT.read_text(encoding="utf-8"))
+    assert calibrated["seeds"] == committed["seeds"] and calibrated["values"] == committed["values"]
