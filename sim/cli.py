@@ -520,9 +520,13 @@ def calibrate(
                 err=True,
             )
 
+    def notify(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
     outcome = run_calibration(
         scenario, targets_file, params, budget=budget, executor=executor, workers=workers,
-        scheduler=scheduler, out=folder, resume=resume, progress=progress,
+        scheduler=scheduler, out=folder, resume=resume, progress=progress, notify=notify,
     )
     if quiet:
         return

@@ -18,7 +18,7 @@ import sim
 from sim.calibrate.abc import load_result
 from sim.calibrate.fit import calibrate, load_params
 from sim.calibrate.targets import load_targets, score, simulated_value, summarise
-from sim.scenario.errors import UsageError
+from sim.scenario.errors import ScenarioError, UsageError
 
 PARAMS = """\
 description: two priors for the tiny network
@@ -220,3 +220,75 @@ def test_finalists_rank_by_distance_or_by_the_fit_reports_criteria() -> None:
     # Coverage first, then the averaged difference; a rerun with missing values (NaN) ranks last either way.
     assert [f["values"] for f in sorted(finalists, key=_finalist_order("coverage"))] == [
         "covering, closer", "covering", "near", "lost"]
+
+
+def test_refine_searches_the_posterior_quantiles_one_parameter_at_a_time() -> None:
+    """The search with a judge whose best point is known: (a, b, lanes) = (0.9, 0.1, 5).
+
+    The judge's coverage is 1 less how far each value is from its best, so every move
+    towards the best is a strict improvement, and a level no better is never taken.
+    """
+    from sim.calibrate.abc import ABCResult, weighted_quantile
+    from sim.calibrate.fit import _finalist_order, _refine
+
+    rng = np.random.default_rng(5)
+    names = ("a", "b", "lanes")
+    particles = np.column_stack([rng.uniform(0, 1, 200), rng.uniform(0, 1, 200), rng.uniform(1, 9, 200)])
+    weights = rng.uniform(0.5, 1.5, 200)
+    weights /= weights.sum()
+    result = ABCResult(names=names, particles=particles, weights=weights, distances=np.zeros(200),
+                       stats=np.zeros((200, 1)), seeds=np.arange(200), epsilon=1.0, generations=(), stopped="test",
+                       entropy=0)
+    judged: list[np.ndarray] = []
+
+    def judge(theta: np.ndarray) -> list[dict[str, float]]:
+        judged.append(theta.copy())
+        off = np.abs(theta[:, 0] - 0.9) + np.abs(theta[:, 1] - 0.1) + np.abs(np.round(theta[:, 2]) - 5) / 8
+        return [{"rerun_distance": float(o), "rerun_coverage": float(1 - o), "rerun_mean_relative_difference": 0.1}
+                for o in off]
+
+    start = {"a": 0.5, "b": 0.5, "lanes": 2.0}
+    record = judge(np.array([[0.5, 0.5, 2.0]]))[0]
+    quantiles = [0.1, 0.5, 0.9]
+    lines: list[str] = []
+    point, steps = _refine(start, record, result, quantiles, {"lanes"}, judge, _finalist_order("coverage"), lines.append)
+    assert [line.split(":")[0] for line in lines] == ["refine 1/3 a", "refine 2/3 b", "refine 3/3 lanes"]
+
+    levels = {n: weighted_quantile(particles[:, k], weights, np.array(quantiles)) for k, n in enumerate(names)}
+    # a: 0.5 → its 90% quantile (nearest 0.9); b: → its 10% quantile; lanes (rounded): → the level nearest 5
+    assert point["a"] == pytest.approx(levels["a"][2]) and point["b"] == pytest.approx(levels["b"][0])
+    assert point["lanes"] == min({round(v) for v in levels["lanes"]}, key=lambda v: abs(v - 5))
+    assert [s["parameter"] for s in steps] == ["a", "b", "lanes"]
+    assert steps[0]["from"] == 0.5 and steps[1]["from"] == 0.5 and steps[2]["from"] == 2.0
+    coverage = [record["rerun_coverage"]] + [s["rerun_coverage"] for s in steps]
+    assert all(later > earlier for earlier, later in zip(coverage, coverage[1:]))
+    # one judge call per parameter, each with the others held at the point so far; an integer's levels
+    # are tried rounded, once each
+    assert [len(t) for t in judged[1:]] == [3, 3, len({round(v) for v in levels["lanes"]} - {2})]
+    assert np.all(judged[2][:, 0] == point["a"]) and np.all(judged[3][:, :2] == [point["a"], point["b"]])
+
+    # From the best point itself nothing moves.
+    best = {"a": 0.9, "b": 0.1, "lanes": 5.0}
+    same, none = _refine(best, judge(np.array([[0.9, 0.1, 5.0]]))[0], result, quantiles, {"lanes"}, judge,
+                         _finalist_order("coverage"))
+    assert same == best and none == []
+
+
+def test_a_refined_point_is_written_with_its_steps(files: Path) -> None:
+    from sim.calibrate.fit import _finalist_order, overrides_of
+
+    (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 2\npoint: best\nfinalists: 3\nchoose_by: coverage\n"
+                                     "refine: [0.1, 0.5, 0.9]\n", encoding="utf-8")
+    _calibrate(files, "refined")
+    point = json.loads((files / "refined" / "point.json").read_text(encoding="utf-8"))
+    values = dict(min(point["finalists"], key=_finalist_order("coverage"))["values"])
+    for step in point["refined"]:
+        assert step["from"] == values[step["parameter"]]
+        values[step["parameter"]] = step["to"]
+    assert point["values"] == values and point["set"] == overrides_of(load_params(files / "tiny.yaml"), values)
+    report = json.loads((files / "refined" / "fit_report.json").read_text(encoding="utf-8"))
+    assert report["overrides"] == point["set"] and not set(report["seeds"]) & set(point["seeds"])
+    # a refine quantile outside (0, 1) is a params-file mistake
+    (files / "tiny.yaml").write_text(PARAMS + "point: best\nrefine: [0.5, 1.5]\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match=r"tiny.yaml:11:15: refine.1: expected a value < 1, found 1.5"):
+        load_params(files / "tiny.yaml")

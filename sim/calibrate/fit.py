@@ -19,6 +19,7 @@ ABC-SMC sampler (:mod:`sim.calibrate.abc`)::
     point: median        # median | best (see below)
     finalists: 5         # with point: best, particles rerun to choose it
     choose_by: distance  # with point: best, distance | coverage (see below)
+    refine: []           # with point: best, posterior quantiles to try (see below)
 
 :func:`calibrate` simulates each particle (the scenario with the particle's
 overrides, run with the particle's seed at the file's scale) on the chosen
@@ -40,6 +41,11 @@ report's (so the report is not scored on the seeds that chose the point), and ta
 the one whose medians are closest (``choose_by: distance``) or the one the fit report
 would judge best on those reruns (``choose_by: coverage``: most fit targets whose
 90% band meets the reported band, then the smallest averaged relative difference).
+A chosen particle keeps all its values, and in many dimensions no particle need sit
+where a broad posterior's best combination is; ``refine: [0.1, 0.5, 0.9]`` then tries
+each parameter in turn at those quantiles of its posterior, the others held, on the
+finalists' seeds, and keeps a value where ``choose_by`` ranks it better (the steps
+are recorded in ``point.json``).
 
 Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default):
 ``posterior.csv``, ``point.json``, ``intervals.csv``, ``generations.txt``,
@@ -57,13 +63,13 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
-from sim.calibrate.abc import ABCResult, Distance, GenerationInfo, Prior, abc_smc, load_result
+from sim.calibrate.abc import ABCResult, Distance, GenerationInfo, Prior, abc_smc, load_result, weighted_quantile
 from sim.calibrate.targets import LoadedTargets, Target, check_targets, load_targets, score, simulated_value, summarise
 from sim.run.store import write_file_atomic
 from sim.scenario.errors import Problem, ScenarioError, UsageError
@@ -158,6 +164,13 @@ class ParamsFile(_Strict):
         description=(
             "With point: best, how the finalists' reruns are judged: the distance of their medians, or the fit"
             " report's criteria (most fit targets covered by the 90% band, then the averaged relative difference)."
+        ),
+    )
+    refine: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=list,
+        description=(
+            "With point: best, a search from the chosen finalist: each parameter in turn is tried at these"
+            " quantiles of its posterior, rerun on the finalists' seeds, and kept where choose_by ranks it better."
         ),
     )
 
@@ -459,6 +472,7 @@ def calibrate(
     out: str | Path | None = None,
     resume: bool = False,
     progress: Callable[[GenerationInfo, int], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> Calibration:
     """Calibrate ``scenario``'s values named in ``params`` against the ``fit`` targets by ABC-SMC.
 
@@ -483,6 +497,8 @@ def calibrate(
         Continue from the checkpoint in ``<out>/checkpoint/``.
     progress
         ``progress(generation_row, simulations_so_far)`` after each generation.
+    notify
+        Called with a line on the work after the generations (finalists, refinement).
     """
     began = time.perf_counter()
     loaded = params if isinstance(params, LoadedParams) else load_params(params)
@@ -567,19 +583,32 @@ def calibrate(
         # not the seeds' luck); stream 1 is disjoint from the fit report's seeds (stream 0)
         root = load_scenario(scenario).scenario.seed
         final_seeds = replicate_seeds(root, spec.replicates, stream=1)
+
+        def judge(theta: np.ndarray) -> list[dict[str, float]]:
+            """Each row of ``theta`` rerun on the finalists' seeds: its distance, and the fit report's criteria."""
+            reruns = runs_of(theta, [final_seeds] * len(theta))
+            rerun = distance(np.median(reruns, axis=1))
+            judged = [summarise([score(t, values[:, j]) for j, t in enumerate(fit_targets)])["fit"] for values in reruns]
+            return [
+                {"rerun_distance": float(d), "rerun_coverage": j["coverage"], "rerun_mean_relative_difference": j["mean_relative_difference"]}
+                for d, j in zip(rerun, judged)
+            ]
+
         chosen = np.argsort(result.distances, kind="stable")[: spec.finalists]
-        reruns = runs_of(result.particles[chosen], [final_seeds] * len(chosen))
-        rerun = distance(np.median(reruns, axis=1))
-        finalists = []
-        for i, d, values in zip(chosen, rerun, reruns):
-            judged = summarise([score(t, values[:, j]) for j, t in enumerate(fit_targets)])["fit"]
-            finalists.append({
-                "particle": int(i), "distance": float(result.distances[i]), "rerun_distance": float(d),
-                "rerun_coverage": judged["coverage"], "rerun_mean_relative_difference": judged["mean_relative_difference"],
-                "values": dict(zip(result.names, map(float, result.particles[i]))),
-            })
-        point = min(finalists, key=_finalist_order(spec.choose_by))["values"]
+        if notify is not None:
+            notify(f"finalists: the {len(chosen)} closest particles, {spec.replicates} runs each")
+        finalists = [
+            {"particle": int(i), "distance": float(result.distances[i]), **record,
+             "values": dict(zip(result.names, map(float, result.particles[i])))}
+            for i, record in zip(chosen, judge(result.particles[chosen]))
+        ]
+        order = _finalist_order(spec.choose_by)
+        winner = min(finalists, key=order)
+        point = winner["values"]
         choice: dict[str, Any] = {"point": "best", "choose_by": spec.choose_by, "seeds": final_seeds, "finalists": finalists}
+        if spec.refine:
+            integer = {p.path for p in spec.priors if p.integer}
+            point, choice["refined"] = _refine(point, winner, result, spec.refine, integer, judge, order, notify)
     else:
         point = result.median()
         choice = {"point": "median"}
@@ -590,6 +619,53 @@ def calibrate(
     )
     files = _write_calibration(folder, loaded, result, stopped, spent, budget, scenario, loaded_targets, point, choice)
     return Calibration(folder, result, spent, stopped, report, time.perf_counter() - began, files + report.files)
+
+
+def _refine(
+    point: dict[str, float],
+    record: dict[str, Any],
+    result: ABCResult,
+    quantiles: Sequence[float],
+    integer: set[str],
+    judge: Callable[[np.ndarray], list[dict[str, float]]],
+    order: Callable[[dict[str, Any]], tuple[float, ...]],
+    notify: Callable[[str], None] | None = None,
+) -> tuple[dict[str, float], list[dict[str, Any]]]:
+    """A coordinate search for a better point inside the posterior, from the chosen finalist.
+
+    A point chosen among particles keeps every value of one particle, and in many
+    dimensions no particle need be near the best combination: a broad posterior says
+    several values are as likely as the particle's.  So each parameter in turn (prior
+    order) is tried at the ``quantiles`` of its weighted posterior, the others held; all
+    are judged on the finalists' seeds (``judge``), never the fit report's, and a value
+    is kept when ``order`` ranks it strictly better than the point so far.  Returns the
+    point and the steps taken (parameter, from, to, and the rerun's scores).
+    """
+    current = dict(point)
+    best = {k: record[k] for k in ("rerun_distance", "rerun_coverage", "rerun_mean_relative_difference")}
+    steps: list[dict[str, Any]] = []
+    for k, name in enumerate(result.names):
+        levels = weighted_quantile(result.particles[:, k], result.weights, np.asarray(quantiles, dtype=float))
+        # an integer parameter runs rounded, so levels that round alike are one candidate
+        values = sorted({float(round(v)) if name in integer else float(v) for v in np.atleast_1d(levels)})
+        same = (lambda v: round(v) == round(current[name])) if name in integer else (lambda v: v == current[name])
+        candidates = [v for v in values if not same(v)]
+        if not candidates:
+            continue
+        theta = np.array([[v if n == name else current[n] for n in result.names] for v in candidates])
+        records = judge(theta)
+        i = min(range(len(candidates)), key=lambda c: order(records[c]))
+        kept = order(records[i]) < order(best)
+        if kept:
+            steps.append({"parameter": name, "from": current[name], "to": candidates[i], **records[i]})
+            current[name], best = candidates[i], records[i]
+        if notify is not None:
+            notify(
+                f"refine {k + 1}/{len(result.names)} {name}: "
+                + (f"{steps[-1]['from']:.4g} -> {current[name]:.4g}" if kept else f"kept {current[name]:.4g}")
+                + f" (coverage {best['rerun_coverage']:.0%}, difference {best['rerun_mean_relative_difference']:.3f})"
+            )
+    return current, steps
 
 
 def _finalist_order(choose_by: str) -> Callable[[dict[str, Any]], tuple[float, ...]]:
