@@ -213,6 +213,11 @@ def _progress_bar(*, enabled: bool, label: str, unit: str = "day") -> Iterator[C
 )
 @click.option("--independent", is_flag=True, help="Independent seeds for POLICY (no common random numbers).")
 @click.option(
+    "--posterior", "posterior", default=None, metavar="CALIBRATION",
+    help="Run each replicate with a draw of this calibration folder's posterior (e.g. calibration/fitted/"
+    "mobilization-2022), the same for both sides, so the answer carries the parameters' uncertainty.",
+)
+@click.option(
     "--out", type=click.Path(path_type=Path, file_okay=False), default=None,
     help="Write compare.csv, compare.json and replicates.parquet (for crossings plot) here.",
 )
@@ -225,13 +230,16 @@ def compare(
     scale: float | None,
     patterns: tuple[str, ...],
     independent: bool,
+    posterior: str | None,
     out: Path | None,
     quiet: bool,
 ) -> None:
     """Compare POLICY with BASE: paired differences with 95% intervals over replicates.
 
     Each replicate runs both scenarios with the same seed (common random numbers), so
-    a difference is the policy's, not noise.
+    a difference is the policy's, not noise.  With --posterior each replicate also runs
+    both in one world drawn from a calibration's posterior, and the table adds the
+    5–95% range of the replicates' differences: the effect across the worlds that fit.
     """
     from fnmatch import fnmatch
 
@@ -239,7 +247,8 @@ def compare(
 
     with _progress_bar(enabled=not quiet, label="compare", unit="run") as progress:
         comparison = run_comparison(
-            base, policy, replicates=replicates, seed=seed, scale=scale, independent=independent, progress=progress
+            base, policy, replicates=replicates, seed=seed, scale=scale, independent=independent, progress=progress,
+            posterior=posterior,
         )
     if out is not None:
         comparison.write(out)
@@ -251,13 +260,25 @@ def compare(
         if (any(fnmatch(row.measure, p) for p in patterns) if patterns else (row.base_mean or row.policy_mean))
     ]
     width = max((len(r.measure) for r in rows), default=7)
-    click.echo(f"{'measure':<{width}}  {'base':>12}  {'policy':>12}  {'difference':>12}  95% interval")
+    spread = posterior is not None
+    header = f"{'measure':<{width}}  {'base':>12}  {'policy':>12}  {'difference':>12}  {'95% interval':<28}"
+    click.echo((header + "  5–95% of replicates") if spread else header.rstrip())
     for row in rows:
         interval = "n/a (1 replicate)" if row.replicates < 2 else f"[{row.ci_low:,.1f}, {row.ci_high:,.1f}]"
-        click.echo(
-            f"{row.measure:<{width}}  {row.base_mean:>12,.1f}  {row.policy_mean:>12,.1f}  {row.difference:>12,.1f}  {interval}"
-        )
+        line = f"{row.measure:<{width}}  {row.base_mean:>12,.1f}  {row.policy_mean:>12,.1f}  {row.difference:>12,.1f}  "
+        if spread:
+            effects = "n/a" if row.replicates < 2 else f"[{row.effect_p05:,.1f}, {row.effect_p95:,.1f}]"
+            click.echo(f"{line}{interval:<28}  {effects}")
+        else:
+            click.echo(line + interval)
     design = "common random numbers" if comparison.common_random_numbers else "independent seeds"
+    if spread:
+        from sim.run.posterior import load_posterior
+
+        draws = load_posterior(posterior).rows
+        # posterior.csv is a resample: its rows repeat the particles the weights favour
+        distinct = len({tuple(draws[i]) for i in comparison.posterior_rows + comparison.policy_posterior_rows})
+        design += f"; parameters drawn from {posterior}'s posterior ({distinct} distinct sets)"
     click.echo(f"{replicates} replicate(s), {design}" + (f"; wrote {out}" if out is not None else ""))
 
 

@@ -69,7 +69,7 @@ def test_compare_command_writes_csv_and_json(cli, workdir: Path) -> None:
     assert result.exit_code == 0, result.stderr
     assert "entries.FI" in result.stdout and "95% interval" in result.stdout
     header = (workdir / "cmp" / "compare.csv").read_text().splitlines()[0]
-    assert header == "measure,base_mean,policy_mean,difference,ci_low,ci_high,sd,replicates"
+    assert header == "measure,base_mean,policy_mean,difference,ci_low,ci_high,sd,replicates,effect_p05,effect_p95"
     data = json.loads((workdir / "cmp" / "compare.json").read_text())
     assert data["common_random_numbers"] is True and len(data["seeds"]) == 2
     assert any(m["measure"] == "entries.FI" for m in data["measures"])

@@ -33,3 +33,24 @@ def test_a_what_if_compares_with_the_baseline_with_an_interval() -> None:
     row = result.row("entries.FI")
     assert row.replicates == 3 and row.ci_low <= row.difference <= row.ci_high
     assert row.ci_low > 0
+
+
+def test_every_what_if_can_be_compared_over_the_calibrations_posterior() -> None:
+    """No what-if sets a value the posterior varies (a draw would overwrite it), and the
+    shipped posterior's columns are all keys of the baseline."""
+    from sim.run.posterior import check_policy, load_posterior, value_at
+
+    posterior = load_posterior(SCENARIOS.parent / "calibration" / "fitted" / "mobilization-2022")
+    base = sim.load_scenario(BASELINE).resolved
+    assert all(isinstance(value_at(base, name), (int, float)) for name in posterior.names)
+    for path in WHAT_IFS:
+        check_policy(posterior, base, sim.load_scenario(path).resolved, path.name)
+
+
+def test_a_what_if_over_the_posterior_carries_the_parameters_uncertainty() -> None:
+    """Kazakhstan passport-only, over posterior draws: fewer enter Kazakhstan in every world."""
+    posterior = SCENARIOS.parent / "calibration" / "fitted" / "mobilization-2022"
+    result = compare(BASELINE, SCENARIOS / "kazakhstan-passport-only.yaml", replicates=3, scale=0.005, posterior=posterior)
+    row = result.row("entries.KZ")
+    assert row.ci_high < 0 and row.effect_p95 < 0
+    assert len(result.posterior_rows) == 3

@@ -200,6 +200,8 @@ def write_comparison_figures(
     seeds = info["seeds"]
     replicates = len(seeds)
     design = "common random numbers" if info.get("common_random_numbers", True) else "independent seeds"
+    if info.get("posterior"):
+        design += f", parameters drawn from the posterior of {Path(info['posterior']).name}"
     seed_text = ", ".join(str(x) for x in seeds[:2]) + ("…" if replicates > 2 else "")
     subtitle = f"{policy_name} against {base_name}, {replicates} replicates ({design}), seeds {seed_text}"
     source = (

@@ -10,6 +10,15 @@ is what the common-random-number design is measured against.
 A comparison also keeps every replicate's daily table, and ``write`` puts them in
 ``replicates.parquet`` beside ``compare.csv`` and ``compare.json``, so the fan charts
 of ``crossings plot`` are drawn from the comparison folder alone.
+
+With ``posterior=`` (a calibration folder, see :mod:`sim.run.posterior`) each
+replicate also draws a row of the calibration's posterior and runs both sides with
+those parameter values: the paired differences then vary with what the calibration
+leaves unknown as well as with the simulation's noise.  Beside the interval of the
+mean difference each row carries the 5% and 95% quantiles of the paired differences
+themselves (``effect_p05``, ``effect_p95``): with a posterior, the range of effects
+the worlds that fit the reports give; without one, the spread of a single run's
+answer.
 """
 
 from __future__ import annotations
@@ -28,14 +37,24 @@ from scipy import stats
 
 from sim.run.api import resolve_scenario, run
 from sim.run.measures import summary_measures
+from sim.run.posterior import Posterior, check_policy, load_posterior
 from sim.run.store import write_file_atomic
-from sim.scenario import LoadedScenario
+from sim.scenario import LoadedScenario, load_scenario_data
 from sim.scenario.errors import UsageError
 
-__all__ = ["MeasureDifference", "Comparison", "replicate_seeds", "compare", "difference", "read_replicates", "tagged_daily", "REPLICATE_COLUMNS"]
+__all__ = [
+    "MeasureDifference", "Comparison", "replicate_seeds", "compare", "difference", "read_replicates", "tagged_daily",
+    "REPLICATE_COLUMNS", "COMPARE_COLUMNS",
+]
 
 #: Columns of ``replicates.parquet``: which side and replicate, then the daily table's own columns.
 REPLICATE_COLUMNS = ("scenario", "replicate", "seed", "date", "place", "measure", "value")
+
+#: Columns of ``compare.csv``.
+COMPARE_COLUMNS = (
+    "measure", "base_mean", "policy_mean", "difference", "ci_low", "ci_high", "sd", "replicates",
+    "effect_p05", "effect_p95",
+)
 
 
 def replicate_seeds(root: int, replicates: int, *, stream: int = 0) -> list[int]:
@@ -46,7 +65,8 @@ def replicate_seeds(root: int, replicates: int, *, stream: int = 0) -> list[int]
 
 @dataclass(frozen=True)
 class MeasureDifference:
-    """One measure: both sides' means and the paired difference with its 95% interval."""
+    """One measure: both sides' means, the paired difference with its 95% interval, and
+    the 5% and 95% quantiles of the paired differences."""
 
     measure: str
     base_mean: float
@@ -56,6 +76,8 @@ class MeasureDifference:
     ci_high: float
     sd: float
     replicates: int
+    effect_p05: float
+    effect_p95: float
 
     @property
     def half_width(self) -> float:
@@ -70,7 +92,9 @@ class Comparison:
     ``replicate_daily`` holds every run's daily table (columns :data:`REPLICATE_COLUMNS`,
     ``scenario`` being ``base`` or ``policy``; the scenarios' names in the schema
     metadata, ``base_name`` and ``policy_name``), or None for a comparison built from
-    summaries alone.
+    summaries alone.  ``posterior`` names the calibration folder the replicates drew
+    their parameters from (None: both scenarios as written), and ``posterior_rows``
+    the row of ``posterior.csv`` each replicate ran with (base's, then policy's).
     """
 
     base: str
@@ -81,6 +105,9 @@ class Comparison:
     common_random_numbers: bool
     rows: list[MeasureDifference]
     replicate_daily: pa.Table | None = field(default=None, repr=False, compare=False)
+    posterior: str | None = None
+    posterior_rows: list[int] = field(default_factory=list)
+    policy_posterior_rows: list[int] = field(default_factory=list)
 
     def row(self, measure: str) -> MeasureDifference:
         """The row of one measure."""
@@ -98,15 +125,17 @@ class Comparison:
             "policy_seeds": self.policy_seeds,
             "scale": self.scale,
             "common_random_numbers": self.common_random_numbers,
+            "posterior": self.posterior,
+            "posterior_rows": self.posterior_rows,
+            "policy_posterior_rows": self.policy_posterior_rows,
             "measures": [{k: _finite_or_none(v) for k, v in row.__dict__.items()} for row in self.rows],
         }
 
     def to_csv(self) -> str:
         """One line per measure."""
-        fields = ["measure", "base_mean", "policy_mean", "difference", "ci_low", "ci_high", "sd", "replicates"]
-        lines = [",".join(fields)]
+        lines = [",".join(COMPARE_COLUMNS)]
         for row in self.rows:
-            lines.append(",".join(_text(getattr(row, f)) for f in fields))
+            lines.append(",".join(_text(getattr(row, f)) for f in COMPARE_COLUMNS))
         return "\n".join(lines) + "\n"
 
     def write(self, out_dir: str | Path) -> list[Path]:
@@ -163,6 +192,7 @@ def compare(
     independent: bool = False,
     measures: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
+    posterior: Posterior | str | Path | None = None,
 ) -> Comparison:
     """Run base and policy ``replicates`` times each and report paired differences.
 
@@ -182,6 +212,16 @@ def compare(
         Keep only these measures (default: all, see :mod:`sim.run.measures`).
     progress
         ``progress(runs_done, runs_total)`` after each run.
+    posterior
+        A calibration folder (or its loaded :class:`~sim.run.posterior.Posterior`):
+        each replicate runs both sides with one row of its posterior (see the module
+        docstring); with ``independent`` the policy draws rows of its own.
+
+    Raises
+    ------
+    UsageError
+        For fewer than one replicate, an unknown measure, a posterior folder that is
+        not a calibration's, or a policy that sets a parameter the posterior varies.
     """
     if replicates < 1:
         raise UsageError(f"replicates: expected at least 1, found {replicates}")
@@ -189,6 +229,7 @@ def compare(
     root = base_loaded.scenario.seed if seed is None else seed
     seeds = replicate_seeds(root, replicates)
     policy_seeds = replicate_seeds(root, replicates, stream=1) if independent else seeds
+    drawn = _posterior_worlds(posterior, base_loaded, policy_loaded, root, replicates, independent)
     base_runs, policy_runs = [], []
     dailies: list[pa.Table] = []
     total = 2 * replicates
@@ -196,6 +237,8 @@ def compare(
         for side, loaded, run_seed, out in (
             ("base", base_loaded, seeds[r], base_runs), ("policy", policy_loaded, policy_seeds[r], policy_runs)
         ):
+            if drawn is not None:
+                loaded = drawn.scenario(side, r)
             result = run(loaded, seed=run_seed, scale=scale)
             out.append(summary_measures(result.daily, result.people))
             dailies.append(tagged_daily(result.daily, side, r, run_seed))
@@ -219,7 +262,42 @@ def compare(
         replicate_daily=pa.concat_tables(dailies).replace_schema_metadata(
             {"base_name": base_loaded.scenario.name, "policy_name": policy_loaded.scenario.name}
         ),
+        posterior=None if drawn is None else drawn.posterior.source,
+        posterior_rows=[] if drawn is None else drawn.rows["base"],
+        policy_posterior_rows=[] if drawn is None else drawn.rows["policy"],
     )
+
+
+@dataclass(frozen=True)
+class _Worlds:
+    """Each replicate's posterior row, per side, and the scenarios they make."""
+
+    posterior: Posterior
+    loaded: dict[str, LoadedScenario]
+    rows: dict[str, list[int]]
+
+    def scenario(self, side: str, replicate: int) -> LoadedScenario:
+        loaded = self.loaded[side]
+        overrides = self.posterior.overrides(self.rows[side][replicate])
+        return load_scenario_data(loaded.resolved, name=loaded.source, overrides=overrides)
+
+
+def _posterior_worlds(
+    posterior: Posterior | str | Path | None,
+    base: LoadedScenario,
+    policy: LoadedScenario,
+    root: int,
+    replicates: int,
+    independent: bool,
+) -> _Worlds | None:
+    if posterior is None:
+        return None
+    drawn = posterior if isinstance(posterior, Posterior) else load_posterior(posterior)
+    check_policy(drawn, base.resolved, policy.resolved, policy.source)
+    base_rows = [drawn.draw(root, r) for r in range(replicates)]
+    # Independent policy runs draw their worlds as they draw their seeds: from stream 1.
+    policy_rows = [drawn.draw(root, replicates + r) for r in range(replicates)] if independent else base_rows
+    return _Worlds(drawn, {"base": base, "policy": policy}, {"base": base_rows, "policy": policy_rows})
 
 
 def difference(measure: str, base: Sequence[float], policy: Sequence[float]) -> MeasureDifference:
@@ -236,9 +314,11 @@ def difference(measure: str, base: Sequence[float], policy: Sequence[float]) -> 
     if n > 1:
         half = float(stats.t.ppf(0.975, n - 1) * sd / math.sqrt(n))
         low, high = mean - half, mean + half
+        # hazen: the quantiles of n values without leaning on either end
+        p05, p95 = (float(q) for q in np.quantile(d, [0.05, 0.95], method="hazen"))
     else:
-        low = high = math.nan
-    return MeasureDifference(measure, float(b.mean()), float(p.mean()), mean, low, high, sd, n)
+        low = high = p05 = p95 = math.nan
+    return MeasureDifference(measure, float(b.mean()), float(p.mean()), mean, low, high, sd, n, p05, p95)
 
 
 def _text(value: object) -> str:
