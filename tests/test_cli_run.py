@@ -88,16 +88,16 @@ def test_interrupted_write_leaves_nothing_that_looks_complete(tmp_path: Path) ->
 
 def test_rewrite_replaces_a_complete_folder_only_when_the_new_one_is_complete(tmp_path: Path) -> None:
     destination = tmp_path / "run"
-    write_dir_atomic(destination, lambda folder: (folder / "a.txt").write_text("old"))
+    write_dir_atomic(destination, lambda folder: (folder / "a.txt").write_text("old"), marker="a.txt")
 
     def failing(folder: Path) -> None:
         (folder / "a.txt").write_text("new, half")
         raise OSError("disk full")
 
     with pytest.raises(OSError):
-        write_dir_atomic(destination, failing)
+        write_dir_atomic(destination, failing, marker="a.txt")
     assert (destination / "a.txt").read_text() == "old"
-    write_dir_atomic(destination, lambda folder: (folder / "a.txt").write_text("new"))
+    write_dir_atomic(destination, lambda folder: (folder / "a.txt").write_text("new"), marker="a.txt")
     assert (destination / "a.txt").read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
@@ -125,3 +125,25 @@ def test_results_are_ordinary_files_not_private(tmp_path: Path) -> None:
         os.umask(mask)
     assert stat.S_IMODE((destination / "a.csv").stat().st_mode) == 0o644
     assert stat.S_IMODE(destination.stat().st_mode) == 0o755
+
+
+def test_a_folder_that_is_not_an_earlier_run_is_never_replaced(cli, workdir: Path) -> None:
+    """--out names a folder of someone's files: refused, the files untouched; an empty
+    folder or an earlier run is written into."""
+    scenario = write_yaml(workdir / "net.yaml", network_scenario(period={"start": "2022-09-14", "end": "2022-10-01"}))
+    (workdir / "mine").mkdir()
+    (workdir / "mine" / "precious.txt").write_text("keep")
+    for out in ("mine", "."):
+        result = cli("run", str(scenario), "--scale", "0.01", "--out", out, "-q", "--no-figures")
+        assert result.exit_code == 2, (out, result.stderr)
+        assert "found a folder holding other files" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert (workdir / "mine" / "precious.txt").read_text() == "keep"
+    assert sorted(p.name for p in (workdir / "mine").iterdir()) == ["precious.txt"]
+    (workdir / "empty").mkdir()
+    for _ in range(2):  # an empty folder, then the run it now holds
+        result = cli("run", "net.yaml", "--scale", "0.01", "--out", "empty", "-q", "--no-figures")
+        assert result.exit_code == 0, result.stderr
+        assert (workdir / "empty" / "manifest.json").is_file()
+    (workdir / "a-file").write_text("x")
+    result = cli("run", "net.yaml", "--scale", "0.01", "--out", "a-file", "-q", "--no-figures")
+    assert result.exit_code == 2

@@ -112,7 +112,12 @@ class Result:
         return f"{self.scenario.name}-{self.seed}"
 
     def write(self, out_dir: str | Path, *, figures: bool = True) -> Path:
-        """Write ``daily.csv``, ``flows.csv``, ``manifest.json`` and ``figures/`` to ``out_dir``, atomically."""
+        """Write ``daily.csv``, ``flows.csv``, ``manifest.json`` and ``figures/`` to ``out_dir``, atomically.
+
+        ``out_dir`` may be new, empty or an earlier run (it holds ``manifest.json``),
+        which is replaced once the new folder is complete; any other folder is
+        refused with :class:`~sim.scenario.errors.UsageError`, not emptied.
+        """
 
         def fill(folder: Path) -> None:
             write_file_atomic(folder / "daily.csv", self.daily_csv)
@@ -132,7 +137,7 @@ class Result:
             # The manifest last: its presence marks a complete run.
             write_file_atomic(folder / "manifest.json", json.dumps(self.manifest(), indent=2, sort_keys=True) + "\n")
 
-        return write_dir_atomic(Path(out_dir), fill)
+        return write_dir_atomic(Path(out_dir), fill, marker="manifest.json")
 
 
 def resolve_scenario(

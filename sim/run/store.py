@@ -64,12 +64,30 @@ def _ordinary_file_mode() -> int:
     return 0o666 & ~_umask()
 
 
-def write_dir_atomic(destination: Path, fill: Callable[[Path], None]) -> Path:
+def write_dir_atomic(destination: Path, fill: Callable[[Path], None], *, marker: str | None = None) -> Path:
     """Build a folder with ``fill(tmp_dir)`` and move it to ``destination`` in one rename.
 
-    An existing ``destination`` is replaced only once the new folder is complete.
+    Parameters
+    ----------
+    destination
+        The folder to write.  If it exists it must be empty or an earlier result
+        (holding ``marker``), and it is replaced only once the new folder is complete.
+    fill
+        Writes the folder's contents into the temporary folder it is given.
+    marker
+        The file whose presence marks an earlier, complete result (a run's
+        ``manifest.json``); None: only an empty folder is replaced.
+
+    Raises
+    ------
+    UsageError
+        When ``destination`` is a file, or a folder holding anything else: replacing
+        it would delete what someone put there.
     """
-    destination = Path(destination)
+    # abspath, not resolve: "." becomes the folder it names (it has no name of its own),
+    # while a symlink stays the link the user pointed at.
+    destination = Path(os.path.abspath(destination))
+    _refuse_foreign(destination, marker)
     destination.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
     # mkdtemp makes the folder private (0700); a result folder is an ordinary one.
@@ -90,6 +108,23 @@ def write_dir_atomic(destination: Path, fill: Callable[[Path], None]) -> Path:
             raise OutputError(destination, error) from error
         raise
     return destination
+
+
+def _refuse_foreign(destination: Path, marker: str | None) -> None:
+    """Refuse to replace anything but an empty folder or an earlier result."""
+    if not destination.exists() and not destination.is_symlink():
+        return
+    if not destination.is_dir():
+        raise UsageError(f"{destination}: expected a folder to write a result into, found a file")
+    if not any(destination.iterdir()):
+        return
+    if marker is not None and (destination / marker).is_file():
+        return
+    earlier = f"or an earlier result (holding {marker})" if marker else "or an empty one"
+    raise UsageError(
+        f"{destination}: expected a new folder {earlier}, found a folder holding other files; "
+        "not replaced, since that would delete them"
+    )
 
 
 def inside_outputs(outputs_root: Path, name: str) -> Path:
