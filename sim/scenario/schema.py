@@ -638,7 +638,7 @@ class Scenario(_Strict):
         1.0, gt=0, le=1, description="Fraction of people simulated; outputs are scaled back to persons."
     )
     tick_minutes: Int = Field(
-        60, description="Batch step of the simulation clock, minutes (divides 1440)."
+        60, ge=1, le=1440, description="Batch step of the simulation clock, minutes (divides 1440)."
     )
     origins: list[Origin] = Field(min_length=1)
     countries: list[Country] = Field(min_length=1)
