@@ -250,6 +250,13 @@ def compare(
             base, policy, replicates=replicates, seed=seed, scale=scale, independent=independent, progress=progress,
             posterior=posterior,
         )
+    names = [row.measure for row in comparison.rows]
+    unmatched = [p for p in patterns if not any(fnmatch(name, p) for name in names)]
+    if unmatched:
+        raise UsageError(
+            f"--measure: expected a pattern matching a measure of the runs (e.g. {', '.join(names[:3])}), "
+            f"found {unmatched[0]!r}, which matches none"
+        )
     if out is not None:
         comparison.write(out)
     if quiet:

@@ -75,7 +75,10 @@ def test_tiny_calibration_writes_everything_and_resumes(files: Path) -> None:
     point = json.loads((files / "full" / "point.json").read_text(encoding="utf-8"))
     assert point["set"] == [f"departures.pool_persons={point['median']['departures.pool_persons']!r}",
                             f"choice.information_lag_hours={point['median']['choice.information_lag_hours']!r}"]
-    assert 1e5 <= point["best"]["departures.pool_persons"] <= 1e6
+    # "best" is the last generation's closest particle, value for value
+    closest = full.result.particles[int(np.argmin(full.result.distances))]
+    assert point["best"] == pytest.approx(dict(zip(full.result.names, closest.tolist())), rel=1e-12)
+    assert point["best_distance"] == float(np.min(full.result.distances))
     # Without --resume an existing calibration is refused.
     with pytest.raises(UsageError, match="already holds a calibration"):
         _calibrate(files, "full")

@@ -92,3 +92,23 @@ def test_compare_with_one_replicate_has_no_interval() -> None:
     row = result.row("entries.FI")
     assert row.replicates == 1 and row.ci_low != row.ci_low  # NaN: no interval from one pair
     assert json.dumps(result.to_json(), allow_nan=False)
+
+
+def test_scenarios_reporting_other_days_are_not_compared() -> None:
+    from sim.scenario.errors import UsageError
+
+    shorter = {**POLICY, "period": {"start": "2022-09-14", "end": "2022-10-05"}}
+    with pytest.raises(UsageError, match=r"period: expected the base's days \(2022-09-14\.\.2022-10-10\).*found 2022-09-14\.\.2022-10-05"):
+        compare(BASE, shorter, replicates=2)
+
+
+def test_a_measure_pattern_matching_nothing_is_a_mistake(cli, workdir: Path) -> None:
+    from ruamel.yaml import YAML
+
+    small = {**BASE, "scale": 0.02, "period": {"start": "2022-09-14", "end": "2022-10-01"}}
+    with open(workdir / "base.yaml", "w", encoding="utf-8") as handle:
+        YAML(typ="safe", pure=True).dump(small, handle)
+    result = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--measure", "entries.*", "--measure", "entires.*", "--out", "cmp")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--measure: expected a pattern matching a measure" in result.stderr and "'entires.*'" in result.stderr
+    assert not (workdir / "cmp").exists()

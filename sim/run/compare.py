@@ -220,12 +220,14 @@ def compare(
     Raises
     ------
     UsageError
-        For fewer than one replicate, an unknown measure, a posterior folder that is
-        not a calibration's, or a policy that sets a parameter the posterior varies.
+        For fewer than one replicate, scenarios reporting other days, an unknown
+        measure, a posterior folder that is not a calibration's, or a policy that sets
+        a parameter the posterior varies.
     """
     if replicates < 1:
         raise UsageError(f"replicates: expected at least 1, found {replicates}")
     base_loaded, policy_loaded = resolve_scenario(base), resolve_scenario(policy)
+    _same_days(base_loaded, policy_loaded)
     root = base_loaded.scenario.seed if seed is None else seed
     seeds = replicate_seeds(root, replicates)
     policy_seeds = replicate_seeds(root, replicates, stream=1) if independent else seeds
@@ -266,6 +268,17 @@ def compare(
         posterior_rows=[] if drawn is None else drawn.rows["base"],
         policy_posterior_rows=[] if drawn is None else drawn.rows["policy"],
     )
+
+
+def _same_days(base: LoadedScenario, policy: LoadedScenario) -> None:
+    """Totals over other days differ by the days, not the policy: refuse them."""
+    days = lambda loaded: (loaded.scenario.period.start, loaded.scenario.period.end)  # noqa: E731
+    if days(base) != days(policy):
+        shown = lambda d: f"{d[0].isoformat()}..{d[1].isoformat()}"  # noqa: E731
+        raise UsageError(
+            f"{policy.source}: period: expected the base's days ({shown(days(base))}), since a paired "
+            f"difference of totals over other days is not the policy's, found {shown(days(policy))}"
+        )
 
 
 @dataclass(frozen=True)
