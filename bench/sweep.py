@@ -34,6 +34,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
 
+    from sim.run.store import write_file_atomic
     from sim.run.sweep import load_sweep, run_sweep
 
     loaded = load_sweep(args.sweep, scale=args.scale)
@@ -68,7 +69,7 @@ def main() -> None:
         "identical_summaries": len(digests) == 1,
         "results": results,
     }
-    (HERE / "sweep_results.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    write_file_atomic(HERE / "sweep_results.json", json.dumps(report, indent=2) + "\n")
     print(f"summaries identical across worker counts: {len(digests) == 1}; wrote bench/sweep_results.json")
 
 

@@ -180,6 +180,13 @@ def test_runs_are_reused_only_when_scenario_seed_and_scale_match(memo_folder, tm
     again = run_or_reuse(loaded, seed, 0.01, copy)
     assert not again.reused
     assert (copy / "daily.csv").read_bytes() == (folder / "daily.csv").read_bytes()
+    # A damaged cached run (a cut manifest, a cut daily table) is made again, not trusted.
+    for damaged in ("manifest.json", "daily.csv"):
+        text = (copy / damaged).read_text(encoding="utf-8")
+        (copy / damaged).write_text(text[: len(text) // 2] + '"', encoding="utf-8")
+        remade = run_or_reuse(loaded, seed, 0.01, copy)
+        assert not remade.reused, damaged
+        assert (copy / "daily.csv").read_bytes() == (folder / "daily.csv").read_bytes()
     # The memo said how many runs it made and reused.
     content = memo_folder.memo.content
     assert content.runs_made + content.runs_reused == 2 * REPLICATES
@@ -234,3 +241,15 @@ def test_memo_mistakes_are_one_line_and_exit_2(memo_folder, cli, tmp_path: Path)
     missing = cli("memo", str(tmp_path / "nope.yaml"), "--out", str(tmp_path / "memo"))
     assert missing.exit_code == 2 and len(missing.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "memo").exists()
+    # A damaged fit report: one line, and the memo folder holds no memo.html that would look
+    # finished beside the new findings (its runs reused from the fixture's memo).
+    memo = tmp_path / "again"
+    shutil.copytree(memo_folder.memo.html.parent, memo)
+    assert (memo / "memo.html").is_file()
+    (tmp_path / "fitted" / "x").mkdir(parents=True)
+    (tmp_path / "fitted" / "x" / "fit_report.json").write_text("{cut", encoding="utf-8")
+    broken = cli("memo", base, "--out", str(memo), "-n", str(REPLICATES), "--scale", "0.01", "--fitted", str(tmp_path / "fitted"))
+    errors = [line for line in broken.stderr.splitlines() if not line.startswith("report-base replicate")]
+    assert broken.exit_code == 2 and len(errors) == 1, broken.stderr  # the rest: progress, a line a run
+    assert "fit_report.json: expected a fit report written by crossings fit-report" in errors[0]
+    assert not (memo / "memo.html").exists() and not (memo / "memo.pdf").exists()

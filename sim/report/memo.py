@@ -16,6 +16,8 @@ memo from those folders, so each number can be traced to a file:
     The key findings table at full precision (:mod:`sim.report.findings`).
 ``DIR/memo.html``, ``DIR/memo.pdf``
     The memo: self-contained HTML (figures embedded, nothing fetched) and a PDF.
+    ``memo.html`` is written last and the old one removed before anything else is
+    rewritten, so a folder with ``memo.html`` holds a finished memo.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from __future__ import annotations
 import json
 import platform
 import shlex
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -123,10 +124,13 @@ def run_or_reuse(loaded: LoadedScenario, seed: int, scale: float, folder: Path) 
     expected = run_sha256(loaded, seed, scale)
     manifest_path = folder / "manifest.json"
     if manifest_path.is_file() and (folder / "daily.csv").is_file() and (folder / "flows.csv").is_file():
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        if manifest.get("scenario_sha256") == expected:
-            daily, manifest = read_run(folder)
-            return RunFiles(folder, seed, daily, manifest, reused=True)
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+            if isinstance(manifest, dict) and manifest.get("scenario_sha256") == expected:
+                daily, manifest = read_run(folder)
+                return RunFiles(folder, seed, daily, manifest, reused=True)
+        except (ValueError, UnicodeDecodeError):
+            pass  # a damaged cached run (pyarrow's ArrowInvalid is a ValueError too) is made again, not trusted
     run(loaded, seed=seed, scale=scale).write(folder, figures=False)
     daily, manifest = read_run(folder)
     return RunFiles(folder, seed, daily, manifest, reused=False)
@@ -163,7 +167,12 @@ def _fit_section(base: LoadedScenario, fitted: Path | None) -> FitSection:
         return FitSection([], f"No calibration folder ({fitted}); the fit of {name} to the reported figures is not shown.")
     found = []
     for report in sorted(fitted.glob("*/fit_report.json")):
-        data = json.loads(report.read_text(encoding="utf-8"))
+        try:
+            data = json.loads(report.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise UsageError(f"{report}: expected a fit report written by crossings fit-report, found {error}") from None
+        if not isinstance(data, dict):
+            raise UsageError(f"{report}: expected a fit report written by crossings fit-report, found {type(data).__name__}")
         if data.get("scenario_name") != name:
             continue
         csv_path = report.with_name("fit_report.csv")
@@ -261,6 +270,11 @@ def make_memo(
     measures = [[r.measures for r in mine] for mine in runs]
     country_names = {c.iso: c.name for item in loaded for c in item.scenario.countries}
     table = findings(names, measures, country_names)
+    # memo.html, written last, marks a complete memo: the old one goes before anything new is
+    # written, so a memo stopped half-way never leaves new findings beside an old memo that
+    # looks finished.
+    for stale in ("memo.html", "memo.pdf"):
+        (out / stale).unlink(missing_ok=True)
     findings_path = out / "findings.csv"
     write_file_atomic(findings_path, findings_csv(table))
 
@@ -271,7 +285,7 @@ def make_memo(
     if fit.found and fit.found[0]["figure"] is not None:
         shown = fit.found[0]
         copied = figures_dir / f"fit_report-{shown['folder'].name}.png"
-        shutil.copyfile(shown["figure"], copied)
+        write_file_atomic(copied, Path(shown["figure"]).read_bytes())
         values = "as it is" if shown["as_is"] else "with calibrated values"
         figures.append(MemoFigure(copied, f"Calibration fit of {names[0]} {values} ({shown['folder'].name}): each "
                                   "reported figure beside the simulated median and 90% band, as a ratio to the "
@@ -315,9 +329,9 @@ def make_memo(
     from sim.report.memo_html import memo_html
     from sim.report.memo_pdf import write_memo_pdf
 
+    pdf_path = write_memo_pdf(content, out / "memo.pdf")
     html_path = out / "memo.html"
     write_file_atomic(html_path, memo_html(content))
-    pdf_path = write_memo_pdf(content, out / "memo.pdf")
     return Memo(html_path, pdf_path, findings_path, content, [findings_path, *(f.path for f in figures), html_path, pdf_path])
 
 
