@@ -253,3 +253,36 @@ def test_memo_mistakes_are_one_line_and_exit_2(memo_folder, cli, tmp_path: Path)
     assert broken.exit_code == 2 and len(errors) == 1, broken.stderr  # the rest: progress, a line a run
     assert "fit_report.json: expected a fit report written by crossings fit-report" in errors[0]
     assert not (memo / "memo.html").exists() and not (memo / "memo.pdf").exists()
+
+
+def test_a_memo_over_a_posterior_runs_each_replicate_in_its_drawn_world(memo_folder, tmp_path: Path) -> None:
+    """Replicate r of both scenarios runs with the same posterior row, recorded in the run's
+    manifest, the comparison and the memo's text."""
+    from sim.report.memo import make_memo
+    from sim.run.posterior import load_posterior
+
+    calibration = tmp_path / "cal"
+    calibration.mkdir()
+    (calibration / "posterior.csv").write_text("departures.pool_persons\n90000\n240000\n", encoding="utf-8")
+    priors = [{"path": "departures.pool_persons", "kind": "uniform", "low": 5e4, "high": 3e5, "integer": False}]
+    (calibration / "calibration.json").write_text(json.dumps({"settings": {"priors": priors}}), encoding="utf-8")
+    made = make_memo(memo_folder.base, [memo_folder.policy], tmp_path / "memo", replicates=REPLICATES, scale=None,
+                     seed=2, targets=memo_folder.targets, fitted=memo_folder.fitted, posterior=calibration)
+    drawn = load_posterior(calibration)
+    rows = [drawn.draw(2, r) for r in range(REPLICATES)]
+    assert len(set(rows)) == 2, "root 2 draws both rows"
+    for scenario in ("report-base", "report-policy"):
+        for r, folder in enumerate(_runs(tmp_path / "memo", scenario)):
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            assert manifest["scenario"]["departures"]["pool_persons"] == drawn.rows[rows[r], 0], (scenario, r)
+    policy_name = load_scenario_name(memo_folder.policy)
+    saved = json.loads((tmp_path / "memo" / "compare" / policy_name / "compare.json").read_text(encoding="utf-8"))
+    assert saved["posterior"] == str(calibration) and saved["posterior_rows"] == rows
+    assert "drawn from the posterior of the calibration" in made.content.method_text()
+    assert "2 distinct sets" in made.html.read_text(encoding="utf-8")
+
+
+def load_scenario_name(path: Path) -> str:
+    from sim.scenario import load_scenario
+
+    return load_scenario(path).scenario.name

@@ -37,8 +37,9 @@ from sim.report.findings import Findings, findings, findings_csv
 from sim.run.api import package_version, run, run_sha256
 from sim.run.compare import Comparison, difference, replicate_seeds
 from sim.run.measures import summary_measures
+from sim.run.posterior import check_policy, load_posterior
 from sim.run.store import write_file_atomic
-from sim.scenario import LoadedScenario, load_scenario
+from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
 from sim.scenario.errors import UsageError
 
 __all__ = ["MemoFigure", "FitSection", "MemoContent", "Memo", "make_memo", "read_run", "run_or_reuse", "RunFiles", "DEFAULT_REPLICATES", "DEFAULT_SCALE"]
@@ -98,6 +99,24 @@ class MemoContent:
     headers: list[str]
     runs_reused: int
     runs_made: int
+    posterior: str | None = None
+    posterior_sets: int = 0
+
+    def method_text(self) -> str:
+        """How the findings' numbers were made, one paragraph for the HTML and the PDF."""
+        text = (
+            f"Each number is the mean over {len(self.seeds)} replicate runs, with its 95% interval in brackets; "
+            "differences are paired (replicate r of every scenario used the same seed"
+        )
+        if self.posterior is not None:
+            text += (
+                f" and the same parameter values, drawn from the posterior of the calibration {self.posterior}: "
+                f"{self.posterior_sets} distinct sets), so the intervals hold what the reported figures leave open "
+                "about the parameters as well as the runs' noise"
+            )
+        else:
+            text += "), at the scenarios' own parameter values"
+        return text + f". Persons at full scale (runs at scale {self.scale:g}, scaled back); waits in hours."
 
 
 @dataclass
@@ -217,6 +236,7 @@ def make_memo(
     targets: str | Path | None = None,
     fitted: str | Path | None = None,
     progress: Callable[[str], None] | None = None,
+    posterior: str | Path | None = None,
 ) -> Memo:
     """Run (or reuse) what the memo needs and write it (see the module docstring).
 
@@ -238,6 +258,10 @@ def make_memo(
         Folder of fit reports [default: the project's calibration/fitted].
     progress
         Called with a line of text after each run.
+    posterior
+        A calibration folder: replicate ``r`` of every scenario runs with the same row
+        drawn from its posterior (as ``crossings compare --posterior``); None: the
+        scenarios as written.
     """
     from sim.report.plot import default_targets, targets_for
 
@@ -252,6 +276,11 @@ def make_memo(
     scale_used = loaded[0].scenario.scale if scale is None else float(scale)
     root = loaded[0].scenario.seed if seed is None else int(seed)
     seeds = replicate_seeds(root, replicates)
+    drawn = None if posterior is None else load_posterior(posterior)
+    if drawn is not None:
+        for item in loaded[1:]:
+            check_policy(drawn, loaded[0].resolved, item.resolved, item.source)
+    rows = [] if drawn is None else [drawn.draw(root, r) for r in range(replicates)]
     reported, targets_path, targets_note = targets_for(names[0], targets)
     project_targets = default_targets()
     fitted_dir = Path(fitted) if fitted is not None else (project_targets.parent / "fitted" if project_targets else None)
@@ -261,7 +290,11 @@ def make_memo(
         mine = []
         for r, run_seed in enumerate(seeds):
             folder = out / "runs" / item.scenario.name / f"{r}-{run_seed}"
-            done = run_or_reuse(item, run_seed, scale_used, folder)
+            world = item if drawn is None else load_scenario_data(
+                item.resolved, name=item.source, overrides=drawn.overrides(rows[r]))
+            # a run folder is reused only for the same resolved scenario, so a drawn world is never confused
+            # with the scenario as written
+            done = run_or_reuse(world, run_seed, scale_used, folder)
             mine.append(done)
             if progress is not None:
                 progress(f"{item.scenario.name} replicate {r} seed {run_seed}: {'reused' if done.reused else 'ran'} {folder}")
@@ -280,7 +313,8 @@ def make_memo(
 
     figures_dir = out / "figures"
     figures_dir.mkdir(parents=True, exist_ok=True)
-    figures = _figures(loaded, runs, measures, seeds, scale_used, out, figures_dir, reported, targets_path)
+    figures = _figures(loaded, runs, measures, seeds, scale_used, out, figures_dir, reported, targets_path,
+                       posterior=None if drawn is None else (str(posterior), rows))
     fit = _fit_section(loaded[0], fitted_dir)
     if fit.found and fit.found[0]["figure"] is not None:
         shown = fit.found[0]
@@ -297,11 +331,15 @@ def make_memo(
         command += ["--targets", str(targets)]
     if fitted is not None:
         command += ["--fitted", str(fitted)]
+    if posterior is not None:
+        command += ["--posterior", str(posterior)]
     reproducibility = [
         ("Command", shlex.join(command)),
         ("crossings version", package_version()),
         ("Replicates", f"{replicates}, scale {scale_used:g} (outputs scaled back to full scale)"),
         ("Seeds (replicate 0, 1, …; the same for every scenario)", ", ".join(str(s) for s in seeds)),
+        *(() if drawn is None else ((f"Rows of {Path(drawn.source) / 'posterior.csv'} (replicate 0, 1, …)",
+                                     ", ".join(str(row) for row in rows)),)),
         *((f"Scenario {item.scenario.name}", f"{item.source}, sha256 {item.sha256}") for item in loaded),
         ("Reported figures", str(_shown_path(targets_path)) if targets_path else (targets_note or "none")),
         ("Python", f"{platform.python_version()} on {platform.system()} {platform.machine()}"),
@@ -325,6 +363,8 @@ def make_memo(
         headers=[_header_comment(p) for p in paths],
         runs_reused=sum(r.reused for mine in runs for r in mine),
         runs_made=sum(not r.reused for mine in runs for r in mine),
+        posterior=None if drawn is None else str(posterior),
+        posterior_sets=0 if drawn is None else len({tuple(drawn.rows[row]) for row in rows}),
     )
     from sim.report.memo_html import memo_html
     from sim.report.memo_pdf import write_memo_pdf
@@ -345,8 +385,11 @@ def _figures(
     figures_dir: Path,
     reported: list,
     targets_path: Path | None,
+    *,
+    posterior: tuple[str, list[int]] | None = None,
 ) -> list[MemoFigure]:
-    """The baseline's run figures and each policy's comparison figures."""
+    """The baseline's run figures and each policy's comparison figures (``posterior``: the
+    calibration folder and each replicate's row, when the runs drew their parameters)."""
     from sim.report import style
     from sim.report.comparison import write_comparison_figures
     from sim.report.figures import write_run_figures
@@ -408,6 +451,9 @@ def _figures(
             common_random_numbers=True, rows=rows,
             replicate_daily=pa.concat_tables(dailies).replace_schema_metadata(
                 {"base_name": base.name, "policy_name": name}),
+            posterior=None if posterior is None else posterior[0],
+            posterior_rows=[] if posterior is None else posterior[1],
+            policy_posterior_rows=[] if posterior is None else posterior[1],
         )
         compare_dir = out / "compare" / name
         comparison.write(compare_dir)

@@ -224,7 +224,6 @@ def memo_html(content: MemoContent) -> str:
     for figure in content.figures:
         by_section.setdefault(figure.section, []).append(_image(figure, numbered[id(figure)]))
     names = content.table.names
-    n = len(content.seeds)
     figure_count = len(content.figures)
     ledes = "".join(f"<p class=lede><b>{_e(item.scenario.name)}</b>: {_e(item.scenario.description)}</p>"
                     for item in content.scenarios)
@@ -248,9 +247,7 @@ def memo_html(content: MemoContent) -> str:
 <header><h1>{_e(content.title)}</h1>{ledes}</header>
 <section id="findings">
 <h2>Key findings</h2>
-<p>Each number is the mean over {n} replicate runs, with its 95% interval in brackets; differences are paired
-(replicate <i>r</i> of every scenario used the same seed). Persons are at full scale (runs at scale
-{content.scale:g}, scaled back); waits in hours.</p>
+<p>{_e(content.method_text())}</p>
 {_findings_table(content)}
 {notes}
 </section>

@@ -104,9 +104,7 @@ def write_memo_pdf(content: MemoContent, path: Path) -> Path:
         story.append(Paragraph(f"<b>{escape(item.scenario.name)}</b>: {escape(item.scenario.description)}", st["body"]))
     story += [
         _p("Key findings", st["h2"]),
-        _p(f"Each number is the mean over {len(content.seeds)} replicate runs, with its 95% interval in brackets; "
-           "differences are paired (replicate r of every scenario used the same seed). Persons at full scale "
-           f"(runs at scale {content.scale:g}, scaled back); waits in hours.", st["body"]),
+        _p(content.method_text(), st["body"]),
         _findings(content, st),
     ]
     story += [_p(note, st["note"]) for note in content.table.notes]
