@@ -340,6 +340,11 @@ def plot(folder: Path, out: Path | None, formats: tuple[str, ...], targets_file:
               help="Reported figures [default: the project's calibration/targets.yaml, for runs of its scenario].")
 @click.option("--fitted", type=click.Path(path_type=Path, file_okay=False), default=None,
               help="Folder of fit reports [default: the project's calibration/fitted].")
+@click.option(
+    "--posterior", default=None, metavar="CALIBRATION",
+    help="Run replicate r of every scenario with the same draw of this calibration folder's posterior "
+    "(e.g. calibration/fitted/mobilization-2022), so the intervals carry the parameters' uncertainty.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print nothing.")
 def memo(
     base: str,
@@ -350,6 +355,7 @@ def memo(
     seed: int | None,
     targets_file: str | None,
     fitted: Path | None,
+    posterior: str | None,
     quiet: bool,
 ) -> None:
     """Write a memo on BASE and each POLICY against it: memo.html (self-contained) and memo.pdf.
@@ -366,7 +372,7 @@ def memo(
             click.echo(line, err=True)
 
     made = make_memo(base, policies, out, replicates=replicates, scale=scale, seed=seed, targets=targets_file,
-                     fitted=fitted, progress=progress)
+                     fitted=fitted, progress=progress, posterior=posterior)
     if not quiet:
         content = made.content
         click.echo(
@@ -607,6 +613,9 @@ def fit_report(
     from sim.calibrate.fit import fit_report as run_report
     from sim.calibrate.targets import format_report
 
+    # sim.run's check, once before any run: NaN passes click's FloatRange and would fail every run.
+    if scale is not None and not 0 < scale <= 1:
+        raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
     report = run_report(
         scenario, targets_file, overrides=overrides, replicates=replicates, scale=scale, seed=seed, out=out,
         executor=executor, workers=workers, scheduler=scheduler, label="with --set" if overrides else None,

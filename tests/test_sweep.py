@@ -144,14 +144,31 @@ measures: [y]
 
 def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cli) -> None:
     monkeypatch.chdir(tmp_path)
-    sweep = write_sweep(tmp_path, lanes=[12, -1], lags=[0], replicates=2, name="failing")
+    tiny_base(tmp_path)
+    # Each value is valid alone (the sweep file is checked value by value before it runs),
+    # but point 1 puts more Schengen visas than international passports: only its runs fail.
+    sweep = tmp_path / "failing.yaml"
+    sweep.write_text(
+        """\
+name: failing
+base: base.yaml
+parameters:
+  - {path: people.international_passport_share, values: [0.29, 0.05]}
+  - {path: people.schengen_visa_share, values: [0.2]}
+design: {kind: grid}
+replicates: 2
+scale: 0.01
+measures: [entries.GE, entries.KZ]
+""",
+        encoding="utf-8",
+    )
     outcome = run_sweep(sweep, tmp_path / "store", workers=2)
     assert (outcome.runs, outcome.failed) == (4, 2)
     rows = pq.read_table(outcome.summary).to_pylist()
     assert [r["status"] for r in rows] == ["ok", "ok", "failed", "failed"]
     failed = rows[2]
     assert failed["error"].startswith("ScenarioError: ")
-    assert "crossings.upper-lars.modes.car.lanes: expected a value >= 1, found -1" in failed["error"]
+    assert "people.schengen_visa_share: expected schengen_visa_share <= international_passport_share (0.05), found 0.2" in failed["error"]
     assert failed["entries.GE"] is None and rows[0]["entries.GE"] > 0
     assert not (tmp_path / "store" / "runs" / "000001-000" / "daily.parquet").exists()
     result = cli("summarise", "store")
@@ -159,8 +176,8 @@ def test_a_failing_run_is_recorded_and_the_others_complete(tmp_path: Path, monke
     assert "failing: grid design, 4 runs, 2 failed" in result.stdout
     assert "failed: point 1 replicate 0: ScenarioError" in result.stdout
     points = (tmp_path / "store" / "points.csv").read_text().splitlines()
-    assert points[0] == "point,param.crossings.upper-lars.modes.car.lanes,param.choice.information_lag_hours,measure,replicates,mean,ci_low,ci_high"
-    assert any(line.startswith("1,-1,0,entries.GE,0,") for line in points)
+    assert points[0] == "point,param.people.international_passport_share,param.people.schengen_visa_share,measure,replicates,mean,ci_low,ci_high"
+    assert any(line.startswith("1,0.05,0.2,entries.GE,0,") for line in points)
 
 
 GOOD = """\

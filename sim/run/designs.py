@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
-__all__ = ["ParameterSpace", "design_points", "to_values"]
+__all__ = ["ParameterSpace", "design_points", "design_size", "to_values"]
 
 # Keep inverse CDFs finite at the ends of the unit interval.
 _EPS = 1e-12
@@ -72,6 +72,33 @@ class ParameterSpace:
         else:  # pragma: no cover - the sweep file model admits only the kinds above
             raise ValueError(f"unknown parameter kind {self.kind!r}")
         return int(round(x)) if self.integer else float(x)
+
+
+def design_size(kind: str, spaces: Sequence[ParameterSpace], *, points: int | None) -> int:
+    """The number of points a design has, by arithmetic alone: nothing is built.
+
+    Parameters
+    ----------
+    kind
+        ``grid``, ``lhs`` or ``sobol``.
+    spaces
+        The parameters, in the sweep file's order.
+    points
+        ``lhs``: the number of points; ``sobol``: the base sample size N.
+
+    Returns
+    -------
+    int
+        ``grid``: the product of the numbers of values; ``lhs``: ``points``;
+        ``sobol``: ``points × (D + 2)``, D the number of parameters.
+    """
+    if kind == "grid":
+        return math.prod(len(space.args) for space in spaces)
+    if kind == "lhs":
+        return int(points or 0)
+    if kind == "sobol":
+        return int(points or 0) * (len(spaces) + 2)
+    raise ValueError(f"unknown design kind {kind!r}")
 
 
 def design_points(kind: str, spaces: Sequence[ParameterSpace], *, points: int | None, seed: int) -> list[list[Any]]:

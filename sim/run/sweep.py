@@ -17,6 +17,12 @@ What a task evaluates is a *target* from a small registry (:data:`TARGETS`):
 with known Sobol indices), so synthetic checks go through exactly the same code
 path as real sweeps.  Sweep files only name a target; nothing is unpickled from
 user input.
+
+A sweep file is checked whole before any run, so a mistake costs no runs: its
+size (at most :data:`MAX_RUNS` runs, by arithmetic, before the design is built),
+every value each parameter takes (applied to the base scenario and validated,
+as a run would), and its measure names (against the names the base's runs can
+have).  Each problem is one line at the sweep file's key at fault.
 """
 
 from __future__ import annotations
@@ -34,11 +40,11 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.run.compare import replicate_seeds
-from sim.run.designs import ParameterSpace, design_points
-from sim.scenario.errors import Problem, ScenarioError
-from sim.scenario.loading import existing_file, load_scenario, read_yaml_file
-from sim.scenario.messages import problem_at, validation_problems
-from sim.scenario.schema import Float, StrictModel
+from sim.run.designs import ParameterSpace, design_points, design_size
+from sim.scenario.errors import Problem, ScenarioError, UsageError
+from sim.scenario.loading import LoadedScenario, existing_file, load_scenario, load_scenario_data, read_yaml_file
+from sim.scenario.messages import KeyPath, did_you_mean, problem_at, validation_problems
+from sim.scenario.schema import MAX_SIMULATED_PERSONS, Float, Scenario, StrictModel, simulated_persons, too_many_persons
 
 __all__ = [
     "SweepFile",
@@ -50,7 +56,15 @@ __all__ = [
     "run_task",
     "run_sweep",
     "SweepOutcome",
+    "MAX_RUNS",
 ]
+
+#: Most runs (points × replicates) a sweep file may ask for.  A million runs of even a
+#: tiny scenario is days of CPU, and the plan (points, tasks, summary rows) is held in
+#: memory; a larger design is far more likely a typo than a plan, and building it
+#: would exhaust memory before anything ran.  Checked by arithmetic, before the design
+#: is built.
+MAX_RUNS = 1_000_000
 
 # --------------------------------------------------------------------------- the sweep file
 
@@ -189,8 +203,27 @@ class Target:
 
     name = ""
 
-    def check(self, spec: SweepFile, data: Any, source: Any, file: str, folder: Path) -> list[Problem]:
-        """Problems of the sweep file that only this target can see."""
+    def check(
+        self, spec: SweepFile, points: list[list[Any]] | None, data: Any, source: Any, file: str, folder: Path
+    ) -> list[Problem]:
+        """Problems of the sweep file that only this target can see, found before any run.
+
+        Parameters
+        ----------
+        spec
+            The validated sweep file (its ``scale`` the one the runs will use).
+        points
+            The design's parameter values per point, or ``None`` when the file has
+            problems already and the design was not built.
+        data, source, file
+            The file's data, source map and name as shown, to place problems.
+        folder
+            The sweep file's folder.
+
+        Returns
+        -------
+        list of Problem
+        """
         return []
 
     def root_seed(self, spec: SweepFile, folder: Path) -> int:
@@ -212,19 +245,169 @@ def _override(path: str, value: Any) -> str:
     return f"{path}={text}"
 
 
+def _is_glob(pattern: str) -> bool:
+    return any(ch in pattern for ch in "*?[")
+
+
+def _measure_problems(patterns: Sequence[str], names: set[str], data: Any, source: Any, file: str) -> list[Problem]:
+    """Each of ``measures`` that names no measure a run can have.
+
+    Such a name would only ever be a column of zeros (or, for a glob, no column at
+    all): a typo, refused before the runs rather than warned about after them.
+    """
+    problems = []
+    known = sorted(names)
+    for index, pattern in enumerate(patterns):
+        if _is_glob(pattern):
+            if not any(fnmatch(name, pattern) for name in names):
+                message = (
+                    f"expected a pattern matching a measure of the runs (e.g. {', '.join(known[:3])}), "
+                    f"found {pattern!r}, which matches none"
+                )
+                problems.append(problem_at(("measures", index), message, data, source, file))
+        elif pattern not in names:
+            message = f"expected a measure of the runs, found {pattern!r}{did_you_mean(pattern, known)}"
+            problems.append(problem_at(("measures", index), message, data, source, file))
+    return problems
+
+
+def _measure_names(scenario: Scenario) -> set[str]:
+    """Every measure name a run of ``scenario`` can report, without running it.
+
+    :func:`sim.run.measures.summary_measures` is given one row of every daily measure
+    at every place the daily table names (crossing ids, country ISO codes, the home
+    country; see :mod:`sim.run.outputs`) and every final state, so the names come
+    from the same code as a run's.  A run may lack some of them (no asylum claims:
+    no backlog), never have others.
+    """
+    import pyarrow as pa
+
+    from sim.run.daily_measures import DAILY_MEASURES
+    from sim.run.measures import summary_measures
+    from sim.run.outputs import STATES
+
+    places = {
+        "crossing": [crossing.id for crossing in scenario.crossings],
+        "country": [country.iso for country in scenario.countries],
+        "home": [scenario.home],
+    }
+    rows = [(place, measure.name) for measure in DAILY_MEASURES for place in places[measure.place]]
+    daily = pa.table(
+        {
+            "date": [scenario.period.start.isoformat()] * len(rows),
+            "place": [place for place, _ in rows],
+            "measure": [name for _, name in rows],
+            "value": pa.array([0.0] * len(rows), pa.float64()),
+        }
+    )
+    people = {"by_state": dict.fromkeys(STATES, 0), "departed": 0, "full_scale_factor": 1.0}
+    return set(summary_measures(daily, people))
+
+
+def _taken_values(index: int, parameter: Parameter, column: Sequence[Any]) -> list[tuple[KeyPath, Any]]:
+    """The values a parameter takes, each with the key of the sweep file that gives it.
+
+    A ``values`` list: every distinct value, drawn by the design or not (a bad one is
+    a mistake even where this design skips it).  A range or a distribution: the
+    smallest and largest value the design drew, which is what its runs see; a
+    distribution's far tails are never drawn, so checking its support would refuse
+    sweeps that run.
+    """
+    where: KeyPath = ("parameters", index)
+    if parameter.values is not None:
+        seen: set[tuple[type, Any]] = set()
+        taken = []
+        for position, value in enumerate(parameter.values):
+            key = (type(value), value)  # 1, 1.0 and true are equal in Python, not to the scenario
+            if key not in seen:
+                seen.add(key)
+                taken.append(((*where, "values", position), value))
+        return taken
+    if not column:
+        return []
+    ends = (min(column), max(column))
+    if parameter.range is not None:
+        taken = [((*where, "range", "low"), ends[0]), ((*where, "range", "high"), ends[1])]
+    else:
+        taken = [((*where, "distribution"), ends[0]), ((*where, "distribution"), ends[1])]
+    return taken if ends[0] != ends[1] else taken[:1]
+
+
 class CrossingsTarget(Target):
     """The simulation: the base scenario with the point's overrides, run with the replicate's seed."""
 
     name = "crossings"
 
-    def check(self, spec: SweepFile, data: Any, source: Any, file: str, folder: Path) -> list[Problem]:
+    def check(
+        self, spec: SweepFile, points: list[list[Any]] | None, data: Any, source: Any, file: str, folder: Path
+    ) -> list[Problem]:
         if spec.base is None:
             return [problem_at(("base",), "expected a scenario file (model crossings needs one), found nothing", data, source, file)]
         path = folder / spec.base
         if existing_file(path) is None:
             return [problem_at(("base",), f"expected an existing scenario file, found {spec.base!r}", data, source, file)]
-        load_scenario(path)  # the base's own problems, at their lines in it
-        return []
+        base = load_scenario(path)  # the base's own problems, at their lines in it
+        if spec.scale is not None and (persons := simulated_persons(base.scenario, spec.scale)) > MAX_SIMULATED_PERSONS:
+            # sim.run refuses every run at this scale, whatever the parameters: say so once.
+            if isinstance(data, dict) and data.get("scale") == spec.scale:
+                message = f"{too_many_persons(persons)} with scale {spec.scale:g}; choose a smaller scale"
+                return [problem_at(("scale",), message, data, source, file)]
+            # A scale given by the caller (--scale): sim.run's own message for it.
+            raise UsageError(f"scale {spec.scale:g}: {too_many_persons(persons)}; choose a smaller scale")
+        problems: list[Problem] = []
+        scenarios = [base.scenario]
+        if points is not None:
+            problems, valid = self._value_problems(spec, points, base, data, source, file)
+            scenarios += valid
+        names = set().union(*(_measure_names(scenario) for scenario in scenarios))
+        return problems + _measure_problems(spec.measures, names, data, source, file)
+
+    @staticmethod
+    def _value_problems(
+        spec: SweepFile, points: list[list[Any]], base: LoadedScenario, data: Any, source: Any, file: str
+    ) -> tuple[list[Problem], list[Scenario]]:
+        """Each value each parameter takes, applied alone to the base and validated as a run would be.
+
+        One validation per value, not per point, keeps the check cheap (milliseconds
+        each, from the base's resolved data).  What it cannot see is a combination of
+        values each valid alone; such runs fail and are recorded as failed rows.
+
+        Returns
+        -------
+        (problems, scenarios)
+            Problems at the sweep file's keys, and the scenarios that validated (their
+            measure names count as known).
+        """
+        problems: list[Problem] = []
+        scenarios: list[Scenario] = []
+        for index, parameter in enumerate(spec.parameters):
+            taken = _taken_values(index, parameter, [point[index] for point in points])
+            # Each distinct problem, with every (key, override) that gave it.
+            found: dict[tuple[str, str], list[tuple[KeyPath, str]]] = {}
+            for loc, value in taken:
+                override = _override(parameter.path, value)
+                try:
+                    loaded = load_scenario_data(base.resolved, str(spec.base), [override])
+                except ScenarioError as error:
+                    for problem in error.problems:
+                        found.setdefault((problem.path, problem.message), []).append((loc, override))
+                    continue
+                # The run is given the sweep's scale, and sim.run checks the persons at it.
+                if spec.scale is not None and (persons := simulated_persons(loaded.scenario, spec.scale)) > MAX_SIMULATED_PERSONS:
+                    message = f"{too_many_persons(persons)} with scale {spec.scale:g}"
+                    found.setdefault(("departures", message), []).append((loc, override))
+                    continue
+                scenarios.append(loaded.scenario)
+            for (at, message), givers in found.items():
+                if len(givers) > 1 and len(givers) == len(taken):
+                    # The same problem whatever the value: the path is at fault (an unknown key or id).
+                    text = f"{at}: {message}" if at else message
+                    problems.append(problem_at(("parameters", index, "path"), text, data, source, file))
+                    continue
+                # The override names the parameter's own key; another key it upset is named too.
+                text = message if at in ("", parameter.path) else f"{at}: {message}"
+                problems += [problem_at(loc, f"{override}: {text}", data, source, file) for loc, override in givers]
+        return problems, scenarios
 
     def root_seed(self, spec: SweepFile, folder: Path) -> int:
         return load_scenario(folder / str(spec.base)).scenario.seed
@@ -247,9 +430,12 @@ class IshigamiTarget(Target):
 
     name = "ishigami"
     inputs = ("x1", "x2", "x3")
+    measures = ("y",)
     a, b = 7.0, 0.1
 
-    def check(self, spec: SweepFile, data: Any, source: Any, file: str, folder: Path) -> list[Problem]:
+    def check(
+        self, spec: SweepFile, points: list[list[Any]] | None, data: Any, source: Any, file: str, folder: Path
+    ) -> list[Problem]:
         problems = []
         for index, parameter in enumerate(spec.parameters):
             if parameter.path not in self.inputs:
@@ -262,7 +448,7 @@ class IshigamiTarget(Target):
                         file,
                     )
                 )
-        return problems
+        return problems + _measure_problems(spec.measures, set(self.measures), data, source, file)
 
     def evaluate(self, task: Task) -> Evaluation:
         x1, x2, x3 = (float(task.params.get(name, 0.0)) for name in self.inputs)
@@ -330,8 +516,15 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
     Raises
     ------
     ScenarioError
-        Every problem of the file (or of its base scenario), one per line.
+        Every problem of the file (or of its base scenario), one per line: found
+        before any run, and before a design larger than :data:`MAX_RUNS` is built.
+    UsageError
+        A ``scale`` outside (0, 1], NaN included.
     """
+    # sim.run's own check, made once here rather than failing every run; `not 0 < x`
+    # is also true of NaN, which click's FloatRange lets through.
+    if scale is not None and not 0 < scale <= 1:
+        raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
     shown = str(path)
     data, source = read_yaml_file(path, "sweep")
     try:
@@ -350,17 +543,49 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
         if parameter.path in seen:
             problems.append(problem_at(("parameters", index, "path"), f"expected each path once, found {parameter.path!r} again", data, source, shown))
         seen.add(parameter.path)
-    folder = Path(path).parent
-    target = TARGETS[spec.model]
-    problems += target.check(spec, data, source, shown, folder)
-    if problems:
-        raise ScenarioError(problems)
+    spaces = [parameter.space() for parameter in spec.parameters]
+    problems += _size_problems(spec, spaces, data, source, shown)
     if scale is not None:
         spec = spec.model_copy(update={"scale": scale})
-    spaces = [parameter.space() for parameter in spec.parameters]
-    points = design_points(spec.design.kind, spaces, points=spec.design.points, seed=spec.design.seed)
+    # The design is built only for a file without problems so far: its size is bounded.
+    points = None if problems else design_points(spec.design.kind, spaces, points=spec.design.points, seed=spec.design.seed)
+    folder = Path(path).parent
+    target = TARGETS[spec.model]
+    problems += target.check(spec, points, data, source, shown, folder)
+    if problems:
+        raise ScenarioError(problems)
+    assert points is not None  # built whenever the file had no problems before the target's check
     root = spec.seed if spec.seed is not None else target.root_seed(spec, folder)
     return LoadedSweep(spec, shown, folder, points, replicate_seeds(root, spec.replicates))
+
+
+def _size_problems(spec: SweepFile, spaces: Sequence[ParameterSpace], data: Any, source: Any, file: str) -> list[Problem]:
+    """A sweep of more than :data:`MAX_RUNS` runs, at the key that makes it so.
+
+    Counted by arithmetic (Python integers do not overflow), so a design of 10¹² points
+    is refused at once instead of being built until memory runs out.
+    """
+    points = design_size(spec.design.kind, spaces, points=spec.design.points)
+    runs = points * spec.replicates
+    if runs <= MAX_RUNS:
+        return []
+    loc: KeyPath
+    if points > MAX_RUNS:
+        # The design alone is too large: a grid by its lists of values, lhs and sobol by their points.
+        if spec.design.kind == "grid":
+            loc, what = ("parameters",), "grid points (the product of the numbers of values)"
+        elif spec.design.kind == "sobol":
+            loc, what = ("design", "points"), f"sobol points ({spec.design.points:,} base points × {len(spaces) + 2})"
+        else:
+            loc, what = ("design", "points"), "lhs points"
+        message = f"expected at most {MAX_RUNS:,} runs, found {points:,} {what}"
+    else:
+        loc = ("replicates",)
+        message = (
+            f"expected at most {MAX_RUNS:,} runs (points × replicates), "
+            f"found {runs:,} ({points:,} points × {spec.replicates:,} replicates)"
+        )
+    return [problem_at(loc, message, data, source, file)]
 
 
 # --------------------------------------------------------------------------- one task
@@ -397,15 +622,15 @@ def _select(measures: Mapping[str, float], patterns: Sequence[str]) -> tuple[dic
     """The measures named (or matched by a glob), and the exact names the run lacked.
 
     An exact name a run lacks counts 0, as in :mod:`sim.run.compare` (no asylum
-    claims: no backlog); a name lacking from every run is reported by the sweep,
-    since it is more likely a typo.
+    claims: no backlog); a name no run can have was refused by :func:`load_sweep`,
+    and one lacking from every run is a warning of the sweep.
     """
     if not patterns:
         return dict(sorted(measures.items())), []
     chosen: dict[str, float] = {}
     absent: list[str] = []
     for pattern in patterns:
-        if any(ch in pattern for ch in "*?["):
+        if _is_glob(pattern):
             chosen.update({name: value for name, value in measures.items() if fnmatch(name, pattern)})
         else:
             if pattern not in measures:
@@ -540,7 +765,8 @@ def run_sweep(
     bad = [row for row in rows if row["status"] != "ok"]
     good = [row for row in rows if row["status"] == "ok"]
     never = sorted(set.intersection(*(set(row.get("absent", ())) for row in good))) if good else []
-    warnings = [f"measure {name!r} is absent from every run (counted as 0): is the name right?" for name in never]
+    # Names no run can have were refused before running; these the runs could have had.
+    warnings = [f"measure {name!r} is absent from every run (counted as 0)" for name in never]
     return SweepOutcome(
         store=store,
         runs=len(tasks),
