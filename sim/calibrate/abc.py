@@ -62,6 +62,7 @@ from __future__ import annotations
 import io
 import json
 import math
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -70,7 +71,8 @@ from typing import Any, Literal
 import numpy as np
 from scipy import linalg, special, stats
 
-from sim.run.store import write_file_atomic
+from sim.run.store import read_json, write_file_atomic
+from sim.scenario.errors import UsageError
 
 __all__ = [
     "Prior",
@@ -721,23 +723,149 @@ def _write_state(
     write_file_atomic(folder / _STATE_FILE, json.dumps(state, indent=1) + "\n")
 
 
-def _read_checkpoint(folder: Path) -> tuple[dict[str, Any], _Population, list[GenerationInfo]]:
-    state = json.loads((folder / _STATE_FILE).read_text(encoding="utf-8"))
+# A checkpoint is only ever written atomically (temp + rename), the generation before the
+# state naming it, so an interrupted calibration never leaves a damaged one: a file that
+# does not read was damaged afterwards (a disk fault, an edit, a copy cut short).  That is
+# the user's to fix, so it is a UsageError naming the file and what it should hold, and
+# never numpy's own words (which speak of pickles: a checkpoint holds none, and none is
+# ever loaded, see allow_pickle=False below).
+_CHECKPOINT = "a checkpoint written by crossings calibrate"
+_ARRAYS = ("particles", "weights", "distances", "epsilon", "stats", "seeds")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _state_problem(state: Any) -> str | None:
+    """``key: expected …, found …`` for the first thing in a ``state.json`` a resume could not use."""
+    if not isinstance(state, dict):
+        return f"expected the state of {_CHECKPOINT} (a JSON mapping), found {_describe(state)}"
     if state.get("format") != _FORMAT:
-        raise ValueError(f"{folder / _STATE_FILE}: not an ABC-SMC checkpoint of this format")
+        return f"format: expected {_FORMAT}, found {_describe(state.get('format')) if 'format' in state else 'none'}"
+    settings = state.get("settings")
+    if not isinstance(settings, dict):
+        return f"settings: expected a mapping, found {_describe(settings) if 'settings' in state else 'none'}"
+    priors = settings.get("priors")
+    if not isinstance(priors, list) or not priors:
+        return f"settings.priors: expected a list of priors, found {_describe(priors)}"
+    for i, spec in enumerate(priors):
+        try:
+            Prior.from_dict(spec)
+        except (TypeError, ValueError, AttributeError):
+            return f"settings.priors.{i}: expected a prior (name, kind, bounds), found {_describe(spec)}"
+    if not _is_int(settings.get("seed")):
+        return f"settings.seed: expected an integer, found {_describe(settings.get('seed'))}"
+    if not _is_int(settings.get("population")) or settings["population"] < 2:
+        return f"settings.population: expected an integer of at least 2, found {_describe(settings.get('population'))}"
+    last = state.get("last_generation")
+    if not _is_int(last) or last < 0:
+        return f"last_generation: expected a generation number, found {_describe(last)}"
+    if not (state.get("stopped") is None or isinstance(state.get("stopped"), str)):
+        return f"stopped: expected null or a reason, found {_describe(state.get('stopped'))}"
+    generations = state.get("generations")
+    if not isinstance(generations, list) or len(generations) != last + 1:
+        found = f"{len(generations)}" if isinstance(generations, list) else _describe(generations)
+        return f"generations: expected a list of {last + 1} (generations 0 to {last}), found {found}"
+    fields = list(GenerationInfo.__dataclass_fields__)
+    for i, row in enumerate(generations):
+        if not isinstance(row, dict) or set(row) != set(fields):
+            found = _describe(row) if not isinstance(row, dict) else "the keys " + (", ".join(sorted(row)) or "none")
+            return f"generations.{i}: expected the keys {', '.join(fields)}, found {found}"
+        for key in fields:
+            if not _is_number(row[key]):
+                return f"generations.{i}.{key}: expected a number, found {_describe(row[key])}"
+        if row["generation"] != i:
+            return f"generations.{i}.generation: expected {i}, found {_describe(row['generation'])}"
+        if not _is_int(row["simulated"]):
+            return f"generations.{i}.simulated: expected a whole number, found {_describe(row['simulated'])}"
+    return None
+
+
+def _describe(value: Any) -> str:
+    """A found value, short (a whole row of a table would not fit one line)."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    text = json.dumps(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _read_state(folder: Path) -> dict[str, Any]:
+    """A checkpoint's ``state.json``, checked for all a resume uses."""
+    path = folder / _STATE_FILE
+    expected = f"the state of {_CHECKPOINT} (JSON)"
+    state = read_json(path, expected)
+    problem = _state_problem(state)
+    if problem is not None:
+        raise UsageError(f"{path}: {problem}")
+    return state
+
+
+def _read_generation(folder: Path, t: int, population: int, dimensions: int) -> dict[str, np.ndarray]:
+    """The arrays of ``generation_<t>.npz``, checked against the shapes ``state.json`` implies."""
+    path = folder / f"generation_{t}.npz"
+    expected = f"generation {t} of {_CHECKPOINT} (a NumPy .npz archive)"
+    if not path.is_file():
+        raise UsageError(f"{path}: expected {expected}, named by {_STATE_FILE}, found no such file")
+    try:
+        # allow_pickle=False: a checkpoint is data; a damaged or planted file must never run code.
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):
+            raise UsageError(f"{path}: expected {expected}, found a single array")
+        with loaded as data:
+            missing = [name for name in _ARRAYS if name not in data.files]
+            if missing:
+                raise UsageError(f"{path}: expected {expected} with {', '.join(_ARRAYS)}, found no {', '.join(missing)}")
+            arrays = {name: data[name] for name in _ARRAYS}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile):
+        # numpy's words here (a file it would read as a pickle, a bad CRC, an object array) do not
+        # help: say what the file should have been.
+        found = "an empty file" if path.stat().st_size == 0 else "a damaged file"
+        raise UsageError(f"{path}: expected {expected}, found {found}") from None
+    shapes = {
+        "particles": (population, dimensions), "weights": (population,), "distances": (population,),
+        "epsilon": (), "seeds": (population,),
+    }
+    for name, shape in shapes.items():
+        array = arrays[name]
+        if array.shape != shape or not np.issubdtype(array.dtype, np.number):
+            raise UsageError(f"{path}: {name}: expected numbers of shape {shape}, found {array.dtype} of shape {array.shape}")
+    statistics = arrays["stats"]
+    if statistics.ndim != 2 or statistics.shape[0] != population or not np.issubdtype(statistics.dtype, np.number):
+        found = f"{statistics.dtype} of shape {statistics.shape}"
+        raise UsageError(f"{path}: stats: expected numbers of shape ({population}, k), found {found}")
+    return arrays
+
+
+def _read_checkpoint(folder: Path) -> tuple[dict[str, Any], _Population, list[GenerationInfo]]:
+    """The state and last finished generation of a checkpoint.
+
+    Raises
+    ------
+    UsageError
+        If ``state.json`` or the generation it names is damaged (see above).
+    """
+    state = _read_state(folder)
     history = [GenerationInfo(**g) for g in state["generations"]]
     t = int(state["last_generation"])
-    with np.load(folder / f"generation_{t}.npz") as data:
-        pop = _Population(
-            t=t,
-            particles=data["particles"],
-            weights=data["weights"],
-            distances=data["distances"],
-            stats=data["stats"],
-            seeds=data["seeds"],
-            epsilon=float(data["epsilon"]),
-            info=history[-1],
-        )
+    settings = state["settings"]
+    data = _read_generation(folder, t, settings["population"], len(settings["priors"]))
+    pop = _Population(
+        t=t,
+        particles=data["particles"],
+        weights=data["weights"],
+        distances=data["distances"],
+        stats=data["stats"],
+        seeds=data["seeds"],
+        epsilon=float(data["epsilon"]),
+        info=history[-1],
+    )
     return state, pop, history
 
 
@@ -759,7 +887,13 @@ def _result(
 
 
 def load_result(folder: str | Path) -> ABCResult:
-    """The result of the last finished generation in a checkpoint folder."""
+    """The result of the last finished generation in a checkpoint folder.
+
+    Raises
+    ------
+    UsageError
+        If the checkpoint is damaged: its ``state.json`` or the generation it names.
+    """
     folder = Path(folder)
     state, pop, history = _read_checkpoint(folder)
     priors = [Prior.from_dict(p) for p in state["settings"]["priors"]]

@@ -525,7 +525,9 @@ def calibrate(
     data = _target_data(fit_targets)
     spent = 0
     if resume and (checkpoint / "state.json").exists():
-        particles = sum(g["simulated"] for g in json.loads((checkpoint / "state.json").read_text(encoding="utf-8"))["generations"])
+        # load_result checks the whole checkpoint (state and last generation) before any
+        # simulation runs: a damaged one is a one-line UsageError naming the file.
+        particles = sum(g.simulated for g in load_result(checkpoint).generations)
         spent = particles * runs
     budget_hit = False
 

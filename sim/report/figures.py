@@ -60,7 +60,7 @@ from sim.calibrate.targets import Target
 from sim.report import style
 from sim.report.reported import draw_marks, marks_top, reported_marks, source_notes
 
-__all__ = ["write_run_figures", "CROSSING_PATTERN", "COUNTRY_PATTERN"]
+__all__ = ["write_run_figures", "DailyTableError", "CROSSING_PATTERN", "COUNTRY_PATTERN"]
 
 #: ``place`` values naming a crossing (same rule as crossing ids in the scenario schema).
 CROSSING_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
@@ -70,6 +70,20 @@ COUNTRY_PATTERN = r"^[A-Z]{2}$"
 _REQUIRED_COLUMNS = ("date", "place", "measure", "value")
 _OTHER_CROSSINGS = "other crossings"  # label of the summed remainder, followed by "(n)"
 _OTHER_COUNTRIES = "other countries"
+
+
+class DailyTableError(ValueError):
+    """A daily table that is not what a run writes: a column missing, a date that is not one, a row twice.
+
+    A ``ValueError`` (as before), with the problem as ``expected …, found …`` and the
+    0-based ``row`` at fault (None for the table as a whole), so a caller that read
+    the table from a file can name the file and the line.
+    """
+
+    def __init__(self, problem: str, row: int | None = None) -> None:
+        self.problem = problem
+        self.row = row
+        super().__init__(f"daily table: {problem}")
 
 
 @dataclass(frozen=True)
@@ -148,9 +162,9 @@ def write_run_figures(
 
     Raises
     ------
-    ValueError
-        If a required column is missing, a date does not parse, or a
-        ``(date, place, measure)`` appears more than once.
+    DailyTableError
+        (a ``ValueError``) If a required column is missing, a date does not
+        parse, or a ``(date, place, measure)`` appears more than once.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -201,7 +215,10 @@ def _prepare(table: pa.Table) -> _Daily:
     """Check columns, parse dates and build the continuous day axis."""
     missing = [c for c in _REQUIRED_COLUMNS if c not in table.column_names]
     if missing:
-        raise ValueError(f"daily table lacks column(s) {missing}; it has {table.column_names}")
+        raise DailyTableError(
+            f"expected the columns {', '.join(_REQUIRED_COLUMNS)}, found {', '.join(table.column_names) or 'none'} "
+            f"(it lacks column(s) {', '.join(missing)})"
+        )
     date_col = table["date"]
     if pa.types.is_date(date_col.type) or pa.types.is_timestamp(date_col.type):
         dates = np.asarray(date_col.to_numpy(), dtype="datetime64[D]")
@@ -209,10 +226,14 @@ def _prepare(table: pa.Table) -> _Daily:
         raw = np.asarray(date_col.to_numpy(zero_copy_only=False), dtype=str)
         try:
             dates = raw.astype("datetime64[D]")
-        except ValueError as exc:
-            raise ValueError(f"daily table has a date that is not an ISO date: {exc}") from exc
+        except ValueError:
+            # Only on this error path: find the first value numpy refused, to name its row.
+            row = next((i for i, d in enumerate(raw) if not _is_iso_date(d)), None)
+            found = repr(str(raw[row])) if row is not None else "a value that is not one"
+            raise DailyTableError(f"date: expected an ISO date (YYYY-MM-DD), found {found}", row) from None
     if np.isnat(dates).any():
-        raise ValueError("daily table has an empty date")
+        row = int(np.flatnonzero(np.isnat(dates))[0])
+        raise DailyTableError("date: expected an ISO date (YYYY-MM-DD), found none", row)
 
     place_arrow = table["place"].cast(pa.string())
     value = np.asarray(table["value"].cast(pa.float64()).to_numpy(zero_copy_only=False), dtype=float)
@@ -234,6 +255,17 @@ def _prepare(table: pa.Table) -> _Daily:
     )
 
 
+def _is_iso_date(text: str) -> bool:
+    """Whether numpy reads ``text`` as a day (the rule :func:`_prepare` applies to the whole column)."""
+    if not text:
+        return True  # an empty date is reported on its own (found none)
+    try:
+        np.datetime64(text, "D")
+    except ValueError:
+        return False
+    return True
+
+
 def _pivot(daily: _Daily, measure: str, place_pattern: str) -> _Pivot:
     """Rows of one measure whose place matches ``place_pattern``, as places x days."""
     mask = pc.and_(
@@ -253,8 +285,11 @@ def _pivot(daily: _Daily, measure: str, place_pattern: str) -> _Pivot:
     if (counts > 1).any():
         k = int(uniq[np.argmax(counts > 1)])
         p, d = divmod(k, len(daily.days))
-        raise ValueError(
-            f"daily table has {int(counts.max())} rows for ({daily.days[d]}, {names[p]}, {measure})"
+        second = int(rows[np.flatnonzero(key == k)[1]])  # the repeat, not the first occurrence
+        raise DailyTableError(
+            f"expected one row per (date, place, measure), found {int(counts[np.argmax(counts > 1)])} "
+            f"rows for ({daily.days[d]}, {names[p]}, {measure})",
+            second,
         )
 
     values = np.full((len(names), len(daily.days)), np.nan)

@@ -15,15 +15,18 @@ the scenario it was written for (:func:`targets_for`).
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+import csv
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
 
-from sim.scenario.errors import UsageError
+from sim.run.store import read_json
+from sim.scenario.errors import Problem, ScenarioError, UsageError
+from sim.scenario.messages import describe
 
 __all__ = ["Plotted", "plot", "plot_run", "plot_comparison", "plot_sweep", "folder_kind", "default_targets", "targets_for"]
 
@@ -127,16 +130,106 @@ def plot(
     return plot_sweep(folder, out_dir, formats=formats)
 
 
+_DAILY_COLUMNS = ("date", "place", "measure", "value")
+_FLOWS_COLUMNS = ("origin", "crossing", "country", "onward_crossing", "onward_country", "persons")
+
+
+def _read_json(path: Path, expected: str) -> dict[str, Any]:
+    """A JSON object the commands wrote, or a :class:`UsageError` naming the file (and line) if it is not one."""
+    data = read_json(path, expected)
+    if not isinstance(data, dict):
+        raise UsageError(f"{path}: expected {expected}, found {describe(data)}")
+    return data
+
+
+def _require(path: Path, data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], expected: str) -> Any:
+    """``data[key]`` if it is of ``kind`` (never a bool standing for a number), else a :class:`UsageError`."""
+    if key not in data:
+        raise UsageError(f"{path}: {key}: expected {expected}, found none")
+    value = data[key]
+    if isinstance(value, bool) or not isinstance(value, kind):
+        raise UsageError(f"{path}: {key}: expected {expected}, found {describe(value)}")
+    return value
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """A run's ``manifest.json``, checked for the keys :func:`plot_run` uses."""
+    manifest = _read_json(path, "a run manifest written by crossings run (JSON)")
+    _require(path, manifest, "scenario", dict, "the run's scenario (a mapping)")
+    _require(path, manifest, "seed", int, "the run's seed (an integer)")
+    _require(path, manifest, "scale", (int, float), "the run's scale (a number)")
+    _require(path, manifest, "version", str, "the version of crossings that made the run (text)")
+    return manifest
+
+
+def _read_csv(path: Path, columns: Sequence[str], types: dict[str, str], *, strings_can_be_null: bool) -> pa.Table:
+    """A CSV file a run wrote, with ``columns``; a damaged one is a :class:`UsageError` naming its line."""
+    expected = f"a CSV file written by crossings run with the columns {', '.join(columns)}"
+    options = pcsv.ConvertOptions(column_types=types, strings_can_be_null=strings_can_be_null)
+    try:
+        table = pcsv.read_csv(path, convert_options=options)
+    except pa.ArrowInvalid as error:
+        if path.stat().st_size == 0:
+            raise UsageError(f"{path}: expected {expected}, found an empty file") from None
+        # Arrow's message does not say where; look for the line ourselves (only on this error path).
+        where = _bad_line(path, columns)
+        if where is not None:
+            raise UsageError(f"{path}:{where}") from None
+        raise UsageError(f"{path}: expected {expected}, found {str(error).splitlines()[0]}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: expected {expected}, found bytes that are not UTF-8 text") from None
+    missing = [name for name in columns if name not in table.column_names]
+    if missing:
+        raise UsageError(
+            f"{path}:1: expected the columns {', '.join(columns)}, found {', '.join(table.column_names) or 'none'} "
+            f"(no {', '.join(missing)})"
+        )
+    return table
+
+
+def _bad_line(path: Path, columns: Sequence[str]) -> str | None:
+    """``LINE: expected …, found …`` for the first row Arrow could not read, or None if none is found.
+
+    Every row must have as many values as the header, and ``value`` / ``persons``
+    must be numbers (an empty one is read as missing, as Arrow does).
+    """
+    numeric = {"value", "persons"}
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        numbers = [(i, name) for i, name in enumerate(header) if name in numeric and name in columns]
+        for fields in reader:
+            line = reader.line_num
+            if len(fields) != len(header):
+                return f"{line}: expected {len(header)} values ({', '.join(header)}), found {len(fields)}"
+            for i, name in numbers:
+                if fields[i] and not _is_number_text(fields[i]):
+                    return f"{line}: {name}: expected a number, found {describe(fields[i])}"
+    return None
+
+
+def _is_number_text(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _read_daily(path: Path) -> pa.Table:
-    options = pcsv.ConvertOptions(column_types={"date": "string", "place": "string", "measure": "string", "value": "float64"})
-    return pcsv.read_csv(path, convert_options=options)
+    types = {"date": "string", "place": "string", "measure": "string", "value": "float64"}
+    return _read_csv(path, _DAILY_COLUMNS, types, strings_can_be_null=False)
 
 
 def _read_flows(path: Path) -> pa.Table:
-    names = ("origin", "crossing", "country", "onward_crossing", "onward_country")
-    types = {name: "string" for name in names} | {"persons": "float64"}
-    options = pcsv.ConvertOptions(column_types=types, strings_can_be_null=False)
-    return pcsv.read_csv(path, convert_options=options)
+    types = {name: "string" for name in _FLOWS_COLUMNS[:-1]} | {"persons": "float64"}
+    table = _read_csv(path, _FLOWS_COLUMNS, types, strings_can_be_null=False)
+    # A flow without a number of persons cannot be drawn (a daily value may be missing, a flow may not).
+    persons = table["persons"]
+    if persons.null_count:
+        row = next(i for i, value in enumerate(persons.to_pylist()) if value is None)
+        raise UsageError(f"{path}:{row + 2}: persons: expected a number, found none")
+    return table
 
 
 def plot_run(
@@ -148,24 +241,38 @@ def plot_run(
 ) -> Plotted:
     """Every figure of one run folder (see :func:`plot`)."""
     from sim.report import style
-    from sim.report.figures import write_run_figures
+    from sim.report.figures import DailyTableError, write_run_figures
     from sim.report.flows import flow_figure, map_figure, read_flows
     from sim.scenario import load_scenario_data
 
-    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    loaded = load_scenario_data(manifest["scenario"])
+    manifest_path = folder / "manifest.json"
+    manifest = _read_manifest(manifest_path)
+    try:
+        loaded = load_scenario_data(manifest["scenario"], name=str(manifest_path))
+    except ScenarioError as error:
+        # The scenario sits under the manifest's ``scenario`` key: say so in each problem's key path.
+        raise ScenarioError(
+            [Problem(p.file, p.line, p.col, f"scenario.{p.path}" if p.path else "scenario", p.message) for p in error.problems]
+        ) from None
     scenario = loaded.scenario
     seed, scale, version = int(manifest["seed"]), float(manifest["scale"]), str(manifest["version"])
     notes: list[str] = []
     reported, targets_path, why_not = targets_for(scenario.name, targets)
     if why_not:
         notes.append(why_not)
-    files = write_run_figures(
-        _read_daily(folder / "daily.csv"), out_dir,
-        scenario_name=scenario.name, seed=seed, scale=scale, version=version,
-        events=[(shock.date, shock.id) for shock in scenario.departures.shocks],
-        reported=reported, targets_name=targets_path.name if targets_path else "", formats=formats, extra=True,
-    )
+    daily_path = folder / "daily.csv"
+    daily = _read_daily(daily_path)
+    try:
+        files = write_run_figures(
+            daily, out_dir,
+            scenario_name=scenario.name, seed=seed, scale=scale, version=version,
+            events=[(shock.date, shock.id) for shock in scenario.departures.shocks],
+            reported=reported, targets_name=targets_path.name if targets_path else "", formats=formats, extra=True,
+        )
+    except DailyTableError as error:
+        # Table row r is line r + 2 of the file (after the header): a run writes no line breaks inside values.
+        where = f"{daily_path}:{error.row + 2}" if error.row is not None else str(daily_path)
+        raise UsageError(f"{where}: {error.problem}") from None
     if (folder / "flows.csv").is_file():
         flows = read_flows(_read_flows(folder / "flows.csv"))
         subtitle = style.run_subtitle(scenario.name, seed)
@@ -187,8 +294,18 @@ def plot_comparison(folder: Path, out_dir: Path, *, formats: Sequence[str] = ("p
             f"{folder}: expected replicates.parquet beside compare.json (written by crossings compare --out), "
             "found none; run the comparison again"
         )
-    info = json.loads((folder / "compare.json").read_text(encoding="utf-8"))
-    files = write_comparison_figures(read_replicates(folder / "replicates.parquet"), info, out_dir, formats=formats)
+    info_path = folder / "compare.json"
+    info = _read_json(info_path, "a comparison record written by crossings compare --out (JSON)")
+    _require(info_path, info, "seeds", list, "the replicates' seeds (a list)")
+    _require(info_path, info, "scale", (int, float), "the comparison's scale (a number)")
+    replicates_path = folder / "replicates.parquet"
+    try:
+        replicates = read_replicates(replicates_path)
+    except pa.ArrowInvalid as error:
+        raise UsageError(
+            f"{replicates_path}: expected a Parquet file written by crossings compare --out, found {str(error).splitlines()[0]}"
+        ) from None
+    files = write_comparison_figures(replicates, info, out_dir, formats=formats)
     return Plotted("comparison", files, [])
 
 

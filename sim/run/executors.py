@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from sim.scenario.errors import UsageError
 
-__all__ = ["EXECUTORS", "execute", "default_workers"]
+__all__ = ["EXECUTORS", "execute", "default_workers", "scheduler_address"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -75,6 +75,10 @@ def execute(
         raise UsageError(f"workers: expected at least 1, found {workers}")
     if scheduler is not None and executor != "dask":
         raise UsageError("scheduler: expected only with --executor dask, found it with --executor local")
+    if scheduler is not None:
+        # Checked before any work (and even with no tasks), so a typo is one line now,
+        # not dask's "missing port number" traceback after the sweep has started.
+        scheduler_address(scheduler)
     if not tasks:
         return
     workers = workers or default_workers()
@@ -82,6 +86,42 @@ def execute(
         _local(function, tasks, on_result, workers)
     else:
         _dask(function, tasks, on_result, workers, scheduler)
+
+
+#: dask's protocols that reach a scheduler at ``HOST:PORT`` (``tls`` with the dask configuration's certificates).
+NETWORK_PROTOCOLS = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def scheduler_address(text: str) -> str:
+    """``text`` as a dask scheduler address, ``PROTOCOL://HOST:PORT``.
+
+    ``HOST:PORT`` means ``tcp://HOST:PORT``; an IPv6 host is written in brackets
+    (``tcp://[::1]:8786``).  dask's ``inproc://`` addresses (a cluster inside this
+    very process, as tests make) are taken as they are.
+
+    Raises
+    ------
+    UsageError
+        If ``text`` is not ``HOST:PORT`` or ``PROTOCOL://HOST:PORT`` with a port from
+        1 to 65535: dask would otherwise fail with a traceback ("missing port number").
+    """
+    expected = f"scheduler: expected HOST:PORT or tcp://HOST:PORT, found {text!r}"
+    protocol, separator, location = text.strip().partition("://")
+    if not separator:
+        protocol, location = "tcp", text.strip()
+    if protocol == "inproc" and location:
+        return text.strip()
+    if protocol not in NETWORK_PROTOCOLS:
+        raise UsageError(expected)
+    host, colon, port = location.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        inner = host[1:-1]
+        valid_host = bool(inner) and all(ch in "0123456789abcdefABCDEF:." for ch in inner)
+    else:
+        valid_host = bool(host) and not any(ch in host for ch in ":/[]@ ")
+    if not colon or not valid_host or not port.isascii() or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise UsageError(expected)
+    return f"{protocol}://{host}:{int(port)}"
 
 
 def _local(function: Callable[[T], R], tasks: Sequence[T], on_result: Callable[[R], None], workers: int) -> None:

@@ -7,15 +7,17 @@ looks finished.  Single files go the same way (temp file + ``os.replace``).
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from sim.scenario.errors import UsageError
 
-__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "inside_outputs"]
+__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "inside_outputs", "read_json"]
 
 
 class OutputError(OSError):
@@ -134,3 +136,18 @@ def inside_outputs(outputs_root: Path, name: str) -> Path:
     if candidate.parent != root or name in ("", ".", ".."):
         raise UsageError(f"output name {name!r}: expected a plain folder name inside {outputs_root}, found a path leading elsewhere")
     return candidate
+
+
+def read_json(path: Path, expected: str) -> Any:
+    """The JSON in a file the commands wrote; a :class:`UsageError` naming the file (and line) if it does not parse.
+
+    Outputs are written atomically, so a file that does not parse was damaged or edited
+    after it was written: the user's to fix (or to write again), not a bug.  ``expected``
+    says what the file should be, for the message.
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: expected {expected}, found bytes that are not UTF-8 text") from None
+    except json.JSONDecodeError as error:
+        raise UsageError(f"{path}:{error.lineno}:{error.colno}: expected {expected}, found invalid JSON ({error.msg})") from None

@@ -736,10 +736,12 @@ def run_sweep(
     -------
     SweepOutcome
     """
-    from sim.run.executors import execute
+    from sim.run.executors import execute, scheduler_address
     from sim.run.sweep_store import complete_runs, prepare_store, write_summary
 
     loaded = sweep if isinstance(sweep, LoadedSweep) else load_sweep(sweep, scale=scale)
+    if scheduler is not None:
+        scheduler_address(scheduler)  # refused before the store exists, so a retry needs no --resume
     store = Path(out)
     plan = loaded.plan()
     prepare_store(store, plan, resume=resume, force=force)

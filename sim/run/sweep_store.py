@@ -12,6 +12,10 @@ either complete or visibly not, and ``--resume`` redoes exactly the latter.  The
 summary is removed when a sweep starts and rebuilt from the row files, sorted by
 (point, replicate), when it ends: it never describes an unfinished sweep, and it
 is byte-identical whatever order the runs finished in and whichever executor ran them.
+
+A ``row.json`` that is not a valid row of its run (see :func:`complete_runs`) counts
+as a run not done, and ``--resume`` runs it again; a damaged ``sweep.json`` is refused
+with an error naming it.
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.run.store import write_file_atomic
+from sim.run.store import read_json, write_file_atomic
 from sim.scenario.errors import UsageError
+from sim.scenario.messages import describe
 
 __all__ = ["prepare_store", "complete_runs", "write_run", "read_rows", "write_summary", "read_plan"]
 
@@ -35,12 +40,68 @@ SUMMARY = "summary.parquet"
 ROW = "row.json"
 
 
+_PLAN_EXPECTED = "the plan of a sweep store, written by crossings sweep (JSON)"
+_ROW_STATUSES = ("ok", "failed")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _plan_problem(plan: Any) -> str | None:
+    """``key: expected …, found …`` for the first thing in ``plan`` the summary and figures could not use."""
+    if not isinstance(plan, dict):
+        return f"expected {_PLAN_EXPECTED}, found {describe(plan)}"
+    sweep = plan.get("sweep")
+    if not isinstance(sweep, dict):
+        return f"sweep: expected the sweep file as validated (a mapping), found {describe(sweep) if 'sweep' in plan else 'none'}"
+    if not isinstance(sweep.get("name"), str):
+        return f"sweep.name: expected the sweep's name (text), found {describe(sweep.get('name')) if 'name' in sweep else 'none'}"
+    design = sweep.get("design")
+    if not isinstance(design, dict) or not isinstance(design.get("kind"), str):
+        found = describe(design["kind"]) if isinstance(design, dict) and "kind" in design else "none"
+        return f"sweep.design.kind: expected grid, lhs or sobol, found {found}"
+    # Optional, but the summary and the figures' source lines use them as numbers when present.
+    if design.get("seed") is not None and not _is_int(design["seed"]):
+        return f"sweep.design.seed: expected an integer, found {describe(design['seed'])}"
+    if sweep.get("scale") is not None and not _is_number(sweep["scale"]):
+        return f"sweep.scale: expected a number, found {describe(sweep['scale'])}"
+    parameters = plan.get("parameters")
+    if not isinstance(parameters, list) or not all(isinstance(path, str) for path in parameters):
+        return f"parameters: expected a list of parameter paths, found {describe(parameters)}"
+    points = plan.get("points")
+    if not isinstance(points, list):
+        return f"points: expected a list of points, found {describe(points)}"
+    for i, point in enumerate(points):
+        if not isinstance(point, list) or len(point) != len(parameters):
+            found = f"{len(point)} value(s)" if isinstance(point, list) else describe(point)
+            return f"points.{i}: expected a list of {len(parameters)} values (one per parameter), found {found}"
+    seeds = plan.get("seeds")
+    if not isinstance(seeds, list) or not seeds or not all(_is_int(seed) for seed in seeds):
+        return f"seeds: expected a list of the replicates' seeds (integers), found {describe(seeds)}"
+    return None
+
+
 def read_plan(store: Path) -> dict[str, Any]:
-    """The plan a store was made for."""
+    """The plan a store was made for.
+
+    Raises
+    ------
+    UsageError
+        If ``store`` has no ``sweep.json``, or one that is damaged (not JSON, or not a plan).
+    """
     path = Path(store) / PLAN
     if not path.is_file():
         raise UsageError(f"{store}: expected a sweep store (with {PLAN}), found none")
-    return json.loads(path.read_text(encoding="utf-8"))
+    plan = read_json(path, _PLAN_EXPECTED)
+    problem = _plan_problem(plan)
+    if problem is not None:
+        raise UsageError(f"{path}: {problem}")
+    return plan
 
 
 def prepare_store(store: Path, plan: dict[str, Any], *, resume: bool, force: bool) -> None:
@@ -61,7 +122,13 @@ def prepare_store(store: Path, plan: dict[str, Any], *, resume: bool, force: boo
             shutil.rmtree(store)
         elif not resume:
             raise UsageError(f"{store}: a sweep store exists already; use --resume to complete it or --force to start over")
-        elif (store / PLAN).read_text(encoding="utf-8") != text:
+        elif (store / PLAN).read_bytes() != text.encode("utf-8"):
+            # A damaged plan is said to be damaged (not "a different sweep"), and never rewritten
+            # over: nothing then shows that the runs beside it are of this sweep.
+            try:
+                read_plan(store)
+            except UsageError as error:
+                raise UsageError(f"{error}; use --force to start over") from None
             raise UsageError(f"{store}: expected the same sweep to resume, found a store of a different sweep (use --force to start over)")
     (store / "runs").mkdir(parents=True, exist_ok=True)
     # A stale summary must never sit beside an unfinished store.
@@ -75,9 +142,52 @@ def prepare_store(store: Path, plan: dict[str, Any], *, resume: bool, force: boo
     write_file_atomic(store / PLAN, text)
 
 
+def _row_problem(path: Path, row: Any) -> str | None:
+    """``key: expected …, found …`` for the first thing wrong with the row read from ``path``, or None."""
+    from sim.run.sweep import run_folder_name
+
+    if not isinstance(row, dict):
+        return f"expected a run's row, written by crossings sweep (a JSON mapping), found {describe(row)}"
+    for key in ("point", "replicate", "seed"):
+        if not _is_int(row.get(key)):
+            return f"{key}: expected an integer, found {describe(row.get(key)) if key in row else 'none'}"
+    if row.get("status") not in _ROW_STATUSES:
+        return f"status: expected ok or failed, found {describe(row.get('status')) if 'status' in row else 'none'}"
+    if not (row.get("error") is None or isinstance(row.get("error"), str)):
+        return f"error: expected null or text, found {describe(row.get('error'))}"
+    if not isinstance(row.get("params"), dict):
+        return f"params: expected a mapping, found {describe(row.get('params')) if 'params' in row else 'none'}"
+    measures = row.get("measures")
+    if not isinstance(measures, dict) or not all(_is_number(value) for value in measures.values()):
+        return f"measures: expected a mapping of numbers, found {describe(measures) if 'measures' in row else 'none'}"
+    folder = run_folder_name(row["point"], row["replicate"]) if row["point"] >= 0 and row["replicate"] >= 0 else "?"
+    if folder != path.parent.name:
+        return f"point, replicate: expected those of the run folder {path.parent.name}, found {row['point']}, {row['replicate']}"
+    return None
+
+
+def _read_row(path: Path) -> tuple[dict[str, Any] | None, str]:
+    """A run's row, or None and ``PATH[:LINE:COL]: expected …, found …`` when the file is not a valid row."""
+    try:
+        row = read_json(path, "a run's row, written by crossings sweep (JSON)")
+    except UsageError as error:
+        return None, str(error)
+    problem = _row_problem(path, row)
+    return (row, "") if problem is None else (None, f"{path}: {problem}")
+
+
 def complete_runs(store: Path) -> set[str]:
-    """Names of the run folders holding a ``row.json``."""
-    return {path.parent.name for path in (Path(store) / "runs").glob(f"*/{ROW}")}
+    """Names of the run folders holding a valid ``row.json``.
+
+    Rows are written atomically and last, so a sweep that is killed never leaves a
+    damaged one: one that does not parse, or is not a row of its folder's run, was
+    damaged afterwards (a disk fault, an edit).  Such a run is counted as not done, so
+    ``--resume`` runs it again and its new row replaces the damaged one.  Redoing it
+    is safe: a run is reproducible from its seed, so the store ends exactly as an
+    undamaged one would, whereas refusing would leave the user to find and delete
+    the file for the same outcome.
+    """
+    return {path.parent.name for path in (Path(store) / "runs").glob(f"*/{ROW}") if _read_row(path)[0] is not None}
 
 
 def write_run(run_dir: Path, row: dict[str, Any], daily: pa.Table | None) -> None:
@@ -91,8 +201,20 @@ def write_run(run_dir: Path, row: dict[str, Any], daily: pa.Table | None) -> Non
 
 
 def read_rows(store: Path) -> list[dict[str, Any]]:
-    """Every complete run's row, sorted by (point, replicate)."""
-    rows = [json.loads(path.read_text(encoding="utf-8")) for path in (Path(store) / "runs").glob(f"*/{ROW}")]
+    """Every complete run's row, sorted by (point, replicate).
+
+    Raises
+    ------
+    UsageError
+        If a ``row.json`` is damaged: a summary must not silently leave a run out
+        (a sweep resumed just before runs such a row again, see :func:`complete_runs`).
+    """
+    rows = []
+    for path in (Path(store) / "runs").glob(f"*/{ROW}"):
+        row, problem = _read_row(path)
+        if row is None:
+            raise UsageError(f"{problem}; run the sweep again with --resume to redo that run")
+        rows.append(row)
     return sorted(rows, key=lambda row: (row["point"], row["replicate"]))
 
 

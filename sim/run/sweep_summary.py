@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 from scipy import stats
 
@@ -105,6 +106,32 @@ def _interval(values: np.ndarray) -> tuple[float, float, float]:
     return mean, mean - half, mean + half
 
 
+def _read_summary(path: Path) -> pa.Table:
+    """The store's ``summary.parquet``; a damaged one is a :class:`UsageError` naming it.
+
+    The sweep writes it atomically from the row files, so a file that does not read
+    was damaged afterwards; ``--resume`` rebuilds it from the rows.
+    """
+    again = "run the sweep again with --resume to rebuild it"
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowInvalid, OSError) as error:
+        # pyarrow names the file again ("Could not open Parquet input source '…': …"): keep what it found.
+        detail = str(error).splitlines()[0].rsplit("': ", 1)[-1] if str(error) else type(error).__name__
+        raise UsageError(
+            f"{path}: expected the summary table written by crossings sweep (Parquet), found a damaged file ({detail}); {again}"
+        ) from None
+    missing = [name for name in _RUN_COLUMNS if name not in table.column_names]
+    if missing:
+        raise UsageError(f"{path}: expected the columns {', '.join(_RUN_COLUMNS)}, found no {', '.join(missing)}; {again}")
+    for column in table.schema:
+        measure = column.name not in _RUN_COLUMNS and not column.name.startswith("param.")
+        numeric = pa.types.is_floating(column.type) or pa.types.is_integer(column.type) or pa.types.is_null(column.type)
+        if measure and not numeric:
+            raise UsageError(f"{path}: {column.name}: expected a measure (numbers), found a column of {column.type}; {again}")
+    return table
+
+
 def summarise(store: str | Path, *, figures: bool = True) -> SweepSummary:
     """Summarise a sweep store and write ``points.csv`` (and ``sobol.csv``, figures) into it.
 
@@ -114,12 +141,17 @@ def summarise(store: str | Path, *, figures: bool = True) -> SweepSummary:
         A store written by :func:`sim.run.sweep.run_sweep`.
     figures
         Also draw ``sobol.png`` / ``response.png``.
+
+    Raises
+    ------
+    UsageError
+        If the store is unfinished, or its ``sweep.json`` or ``summary.parquet`` is damaged.
     """
     store = Path(store)
     plan = read_plan(store)
     if not (store / SUMMARY).is_file():
         raise UsageError(f"{store}: expected a finished sweep (with {SUMMARY}), found none; run the sweep with --resume to finish it")
-    table = pq.read_table(store / SUMMARY)
+    table = _read_summary(store / SUMMARY)
     data = table.to_pydict()
     sweep = plan["sweep"]
     parameters: list[str] = plan["parameters"]
