@@ -230,3 +230,14 @@ def test_list_missing_folder(cli, workdir):
 
     assert result.exit_code == 2
     assert result.stderr == "crossings: expected a folder of scenario files, found nothing at nowhere\n"
+
+
+def test_problems_are_listed_in_reading_order(cli, write_scenario):
+    """The schema checks tick_minutes after seed and scale; the user reads the file top down."""
+    text = minimal_scenario_yaml()
+    text = replace_once(text, "seed: 42\nscale: 0.1\ntick_minutes: 60\n", "tick_minutes: 0\nscale: 2\nseed: -1\n")
+    result = cli("validate", write_scenario(text))
+    lines = result.stderr.splitlines()
+    assert result.exit_code == 2 and len(lines) == 3, result.stderr
+    numbers = [int(line.split(":")[1]) for line in lines]
+    assert numbers == sorted(numbers) and [line.split(": ")[1] for line in lines] == ["tick_minutes", "scale", "seed"]

@@ -44,7 +44,8 @@ class ScenarioError(Exception):
     """A scenario (or sweep, targets, …) file that cannot be used, with every problem in it."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = list(problems)
+        # in reading order, file by file, so a user works down the file once
+        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
