@@ -71,7 +71,7 @@ from typing import Any, Literal
 import numpy as np
 from scipy import linalg, special, stats
 
-from sim.run.store import read_json, write_file_atomic
+from sim.run.store import is_int, is_number, read_json, write_file_atomic
 from sim.scenario.errors import UsageError
 
 __all__ = [
@@ -733,14 +733,6 @@ _CHECKPOINT = "a checkpoint written by crossings calibrate"
 _ARRAYS = ("particles", "weights", "distances", "epsilon", "stats", "seeds")
 
 
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _state_problem(state: Any) -> str | None:
     """``key: expected …, found …`` for the first thing in a ``state.json`` a resume could not use."""
     if not isinstance(state, dict):
@@ -758,12 +750,12 @@ def _state_problem(state: Any) -> str | None:
             Prior.from_dict(spec)
         except (TypeError, ValueError, AttributeError):
             return f"settings.priors.{i}: expected a prior (name, kind, bounds), found {_describe(spec)}"
-    if not _is_int(settings.get("seed")):
+    if not is_int(settings.get("seed")):
         return f"settings.seed: expected an integer, found {_describe(settings.get('seed'))}"
-    if not _is_int(settings.get("population")) or settings["population"] < 2:
+    if not is_int(settings.get("population")) or settings["population"] < 2:
         return f"settings.population: expected an integer of at least 2, found {_describe(settings.get('population'))}"
     last = state.get("last_generation")
-    if not _is_int(last) or last < 0:
+    if not is_int(last) or last < 0:
         return f"last_generation: expected a generation number, found {_describe(last)}"
     if not (state.get("stopped") is None or isinstance(state.get("stopped"), str)):
         return f"stopped: expected null or a reason, found {_describe(state.get('stopped'))}"
@@ -777,11 +769,11 @@ def _state_problem(state: Any) -> str | None:
             found = _describe(row) if not isinstance(row, dict) else "the keys " + (", ".join(sorted(row)) or "none")
             return f"generations.{i}: expected the keys {', '.join(fields)}, found {found}"
         for key in fields:
-            if not _is_number(row[key]):
+            if not is_number(row[key]):
                 return f"generations.{i}.{key}: expected a number, found {_describe(row[key])}"
         if row["generation"] != i:
             return f"generations.{i}.generation: expected {i}, found {_describe(row['generation'])}"
-        if not _is_int(row["simulated"]):
+        if not is_int(row["simulated"]):
             return f"generations.{i}.simulated: expected a whole number, found {_describe(row['simulated'])}"
     return None
 

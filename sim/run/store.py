@@ -17,7 +17,7 @@ from typing import Any
 
 from sim.scenario.errors import UsageError
 
-__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "inside_outputs", "read_json"]
+__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "inside_outputs", "read_json", "is_int", "is_number"]
 
 
 class OutputError(OSError):
@@ -151,3 +151,13 @@ def read_json(path: Path, expected: str) -> Any:
         raise UsageError(f"{path}: expected {expected}, found bytes that are not UTF-8 text") from None
     except json.JSONDecodeError as error:
         raise UsageError(f"{path}:{error.lineno}:{error.colno}: expected {expected}, found invalid JSON ({error.msg})") from None
+
+
+def is_int(value: Any) -> bool:
+    """An integer read from JSON (``true`` is not a count)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number(value: Any) -> bool:
+    """A number read from JSON (``true`` is not one)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)

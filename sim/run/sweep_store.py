@@ -29,7 +29,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from sim.run.store import read_json, write_file_atomic
+from sim.run.store import is_int, is_number, read_json, write_file_atomic
 from sim.scenario.errors import UsageError
 from sim.scenario.messages import describe
 
@@ -42,14 +42,6 @@ ROW = "row.json"
 
 _PLAN_EXPECTED = "the plan of a sweep store, written by crossings sweep (JSON)"
 _ROW_STATUSES = ("ok", "failed")
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _plan_problem(plan: Any) -> str | None:
@@ -66,9 +58,9 @@ def _plan_problem(plan: Any) -> str | None:
         found = describe(design["kind"]) if isinstance(design, dict) and "kind" in design else "none"
         return f"sweep.design.kind: expected grid, lhs or sobol, found {found}"
     # Optional, but the summary and the figures' source lines use them as numbers when present.
-    if design.get("seed") is not None and not _is_int(design["seed"]):
+    if design.get("seed") is not None and not is_int(design["seed"]):
         return f"sweep.design.seed: expected an integer, found {describe(design['seed'])}"
-    if sweep.get("scale") is not None and not _is_number(sweep["scale"]):
+    if sweep.get("scale") is not None and not is_number(sweep["scale"]):
         return f"sweep.scale: expected a number, found {describe(sweep['scale'])}"
     parameters = plan.get("parameters")
     if not isinstance(parameters, list) or not all(isinstance(path, str) for path in parameters):
@@ -81,7 +73,7 @@ def _plan_problem(plan: Any) -> str | None:
             found = f"{len(point)} value(s)" if isinstance(point, list) else describe(point)
             return f"points.{i}: expected a list of {len(parameters)} values (one per parameter), found {found}"
     seeds = plan.get("seeds")
-    if not isinstance(seeds, list) or not seeds or not all(_is_int(seed) for seed in seeds):
+    if not isinstance(seeds, list) or not seeds or not all(is_int(seed) for seed in seeds):
         return f"seeds: expected a list of the replicates' seeds (integers), found {describe(seeds)}"
     return None
 
@@ -149,7 +141,7 @@ def _row_problem(path: Path, row: Any) -> str | None:
     if not isinstance(row, dict):
         return f"expected a run's row, written by crossings sweep (a JSON mapping), found {describe(row)}"
     for key in ("point", "replicate", "seed"):
-        if not _is_int(row.get(key)):
+        if not is_int(row.get(key)):
             return f"{key}: expected an integer, found {describe(row.get(key)) if key in row else 'none'}"
     if row.get("status") not in _ROW_STATUSES:
         return f"status: expected ok or failed, found {describe(row.get('status')) if 'status' in row else 'none'}"
@@ -158,7 +150,7 @@ def _row_problem(path: Path, row: Any) -> str | None:
     if not isinstance(row.get("params"), dict):
         return f"params: expected a mapping, found {describe(row.get('params')) if 'params' in row else 'none'}"
     measures = row.get("measures")
-    if not isinstance(measures, dict) or not all(_is_number(value) for value in measures.values()):
+    if not isinstance(measures, dict) or not all(is_number(value) for value in measures.values()):
         return f"measures: expected a mapping of numbers, found {describe(measures) if 'measures' in row else 'none'}"
     folder = run_folder_name(row["point"], row["replicate"]) if row["point"] >= 0 and row["replicate"] >= 0 else "?"
     if folder != path.parent.name:
