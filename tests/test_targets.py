@@ -301,8 +301,9 @@ def test_cross_field_problems(workdir):
         f"t.yaml:{until[0]}:{until[1]}: targets.0.until: expected no until with aggregate: daily (use date), found 2022-09-27",
         f"t.yaml:{second[0]}:{second[1]}: targets.1.id: expected unique ids, found 'kz-in' twice (first as item 0)",
         f"t.yaml:{agg[0]}:{agg[1]}: targets.1.aggregate: expected daily, max or mean for wait_hours_mean, found sum",
-        f"t.yaml:{tol[0]}:{tol[1]}: targets.1.tolerance: expected no tolerance with a range, found one",
+        # in reading order: the range, then the tolerance written under it
         f"t.yaml:{rng[0]}:{rng[1]}: targets.1.range: expected [low, high] with 0 <= low <= high, high > 0, found [50.0, 40.0]",
+        f"t.yaml:{tol[0]}:{tol[1]}: targets.1.tolerance: expected no tolerance with a range, found one",
     ]
 
 

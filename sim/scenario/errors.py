@@ -44,8 +44,10 @@ class ScenarioError(Exception):
     """A scenario (or sweep, targets, …) file that cannot be used, with every problem in it."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        # in reading order, file by file, so a user works down the file once
-        self.problems = sorted(problems, key=lambda p: (p.file, p.line, p.col))
+        # in reading order within each file, so a user works down a file once; the files in the
+        # order their first problem came (the file named before the files it extends)
+        files = {problem.file: rank for rank, problem in reversed(list(enumerate(problems)))}
+        self.problems = sorted(problems, key=lambda p: (files[p.file], p.line, p.col))
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
