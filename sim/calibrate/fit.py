@@ -71,6 +71,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.calibrate.abc import ABCResult, Distance, GenerationInfo, Prior, abc_smc, load_result, weighted_quantile
 from sim.calibrate.targets import LoadedTargets, Target, check_targets, load_targets, score, simulated_value, summarise
+from sim.run.posterior import parameter_override
 from sim.run.store import write_file_atomic
 from sim.scenario.errors import Problem, ScenarioError, UsageError
 from sim.scenario.loading import load_scenario, read_yaml_file
@@ -230,7 +231,7 @@ def check_paths(params: LoadedParams, scenario: str | Path) -> None:
     problems = []
     for index, prior in enumerate(params.spec.priors):
         try:
-            load_scenario(scenario, [_override(prior.path, prior.typical(), prior.integer)])
+            load_scenario(scenario, [parameter_override(prior.path, prior.typical(), prior.integer)])
         except ScenarioError as error:
             message = error.problems[0].message
             problems.append(params.problem(("priors", index, "path"), f"expected a path that overrides {scenario}: {message}"))
@@ -238,14 +239,10 @@ def check_paths(params: LoadedParams, scenario: str | Path) -> None:
         raise ScenarioError(problems)
 
 
-def _override(path: str, value: float, integer: bool = False) -> str:
-    return f"{path}={int(round(value))}" if integer else f"{path}={float(value)!r}"
-
-
 def overrides_of(params: LoadedParams | Sequence[PriorSpec], values: dict[str, float]) -> list[str]:
     """``--set`` overrides (``path=value``) of a parameter point."""
     priors = params.spec.priors if isinstance(params, LoadedParams) else params
-    return [_override(p.path, values[p.path], p.integer) for p in priors]
+    return [parameter_override(p.path, values[p.path], p.integer) for p in priors]
 
 
 # --------------------------------------------------------------------------- one run

@@ -31,7 +31,7 @@ import numpy as np
 from sim.scenario.errors import UsageError
 from sim.scenario.messages import identifier
 
-__all__ = ["Posterior", "load_posterior", "check_policy", "value_at"]
+__all__ = ["Posterior", "load_posterior", "check_policy", "value_at", "parameter_override"]
 
 _MISSING = object()
 
@@ -64,11 +64,13 @@ class Posterior:
 
     def overrides(self, row: int) -> list[str]:
         """``--set`` overrides (``path=value``) of one row."""
-        values = self.rows[row]
-        return [
-            f"{name}={int(round(value))}" if integer else f"{name}={float(value)!r}"
-            for name, value, integer in zip(self.names, values, self.integer)
-        ]
+        return [parameter_override(*column) for column in zip(self.names, self.rows[row], self.integer)]
+
+
+def parameter_override(path: str, value: float, integer: bool = False) -> str:
+    """A calibrated parameter's value as a ``--set`` override: rounded if its prior is
+    integer, else the float in full (``repr``), so the scenario gets exactly the draw."""
+    return f"{path}={int(round(value))}" if integer else f"{path}={float(value)!r}"
 
 
 def load_posterior(folder: str | Path) -> Posterior:
