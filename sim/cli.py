@@ -244,18 +244,20 @@ def compare(
     from fnmatch import fnmatch
 
     from sim.run.compare import compare as run_comparison
+    from sim.run.measures import possible_measures, unmatched_pattern
+    from sim.run.posterior import load_posterior
 
+    sides = [load_scenario(base), load_scenario(policy)]
+    drawn = None if posterior is None else load_posterior(posterior)
+    # A pattern is checked against the names runs can have, before any run is spent on it.
+    names = sorted(set().union(*(possible_measures(side.scenario) for side in sides)))
+    for pattern in patterns:
+        if (problem := unmatched_pattern(pattern, names)) is not None:
+            raise UsageError(f"--measure: {problem}")
     with _progress_bar(enabled=not quiet, label="compare", unit="run") as progress:
         comparison = run_comparison(
-            base, policy, replicates=replicates, seed=seed, scale=scale, independent=independent, progress=progress,
-            posterior=posterior,
-        )
-    names = [row.measure for row in comparison.rows]
-    unmatched = [p for p in patterns if not any(fnmatch(name, p) for name in names)]
-    if unmatched:
-        raise UsageError(
-            f"--measure: expected a pattern matching a measure of the runs (e.g. {', '.join(names[:3])}), "
-            f"found {unmatched[0]!r}, which matches none"
+            *sides, replicates=replicates, seed=seed, scale=scale, independent=independent, progress=progress,
+            posterior=drawn,
         )
     if out is not None:
         comparison.write(out)
@@ -267,7 +269,7 @@ def compare(
         if (any(fnmatch(row.measure, p) for p in patterns) if patterns else (row.base_mean or row.policy_mean))
     ]
     width = max((len(r.measure) for r in rows), default=7)
-    spread = posterior is not None
+    spread = drawn is not None
     header = f"{'measure':<{width}}  {'base':>12}  {'policy':>12}  {'difference':>12}  {'95% interval':<28}"
     click.echo((header + "  5–95% of replicates") if spread else header.rstrip())
     for row in rows:
@@ -279,12 +281,8 @@ def compare(
         else:
             click.echo(line + interval)
     design = "common random numbers" if comparison.common_random_numbers else "independent seeds"
-    if spread:
-        from sim.run.posterior import load_posterior
-
-        draws = load_posterior(posterior).rows
-        # posterior.csv is a resample: its rows repeat the particles the weights favour
-        distinct = len({tuple(draws[i]) for i in comparison.posterior_rows + comparison.policy_posterior_rows})
+    if drawn is not None:
+        distinct = drawn.distinct_sets(comparison.posterior_rows + comparison.policy_posterior_rows)
         design += f"; parameters drawn from {posterior}'s posterior ({distinct} distinct sets)"
     click.echo(f"{replicates} replicate(s), {design}" + (f"; wrote {out}" if out is not None else ""))
 

@@ -364,7 +364,7 @@ def make_memo(
         runs_reused=sum(r.reused for mine in runs for r in mine),
         runs_made=sum(not r.reused for mine in runs for r in mine),
         posterior=None if drawn is None else str(posterior),
-        posterior_sets=0 if drawn is None else len({tuple(drawn.rows[row]) for row in rows}),
+        posterior_sets=0 if drawn is None else drawn.distinct_sets(rows),
     )
     from sim.report.memo_html import memo_html
     from sim.report.memo_pdf import write_memo_pdf

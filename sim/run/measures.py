@@ -8,13 +8,20 @@ accounting, in persons at full scale or in hours.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from fnmatch import fnmatch
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
 
-from sim.run.daily_measures import COUNTS, LEVELS, STOCKS, WAITS
+from sim.model.ledger import STATES
+from sim.run.daily_measures import COUNTS, DAILY_MEASURES, LEVELS, STOCKS, WAITS
 
-__all__ = ["SUMMED", "PEAKED", "LAST", "summary_measures"]
+if TYPE_CHECKING:
+    from sim.scenario.schema import Scenario
+
+__all__ = ["SUMMED", "PEAKED", "LAST", "summary_measures", "possible_measures", "unmatched_pattern"]
 
 #: Daily measures summed over the period: every count.
 SUMMED = COUNTS
@@ -57,3 +64,37 @@ def summary_measures(daily: pa.Table, people: dict[str, object]) -> dict[str, fl
         result[f"people.{state}"] = count * factor
     result["people.departed"] = float(people["departed"]) * factor
     return dict(sorted(result.items()))
+
+
+def possible_measures(scenario: Scenario) -> set[str]:
+    """Every measure name a run of ``scenario`` can report, without running it.
+
+    :func:`summary_measures` is given one row of every daily measure at every place
+    the daily table names (crossing ids, country ISO codes, the home country; see
+    :mod:`sim.run.outputs`) and every final state, so the names come from the same
+    code as a run's.  A run may lack some of them (no asylum claims: no backlog),
+    never have others.
+    """
+    places = {
+        "crossing": [crossing.id for crossing in scenario.crossings],
+        "country": [country.iso for country in scenario.countries],
+        "home": [scenario.home],
+    }
+    rows = [(place, measure.name) for measure in DAILY_MEASURES for place in places[measure.place]]
+    daily = pa.table(
+        {
+            "date": [scenario.period.start.isoformat()] * len(rows),
+            "place": [place for place, _ in rows],
+            "measure": [name for _, name in rows],
+            "value": pa.array([0.0] * len(rows), pa.float64()),
+        }
+    )
+    people = {"by_state": dict.fromkeys(STATES, 0), "departed": 0, "full_scale_factor": 1.0}
+    return set(summary_measures(daily, people))
+
+
+def unmatched_pattern(pattern: str, names: Sequence[str]) -> str | None:
+    """``expected …, found …`` for a measure glob that matches none of ``names`` (sorted), else None."""
+    if any(fnmatch(name, pattern) for name in names):
+        return None
+    return f"expected a pattern matching a measure of the runs (e.g. {', '.join(names[:3])}), found {pattern!r}, which matches none"

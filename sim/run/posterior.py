@@ -66,6 +66,11 @@ class Posterior:
         """``--set`` overrides (``path=value``) of one row."""
         return [parameter_override(*column) for column in zip(self.names, self.rows[row], self.integer)]
 
+    def distinct_sets(self, rows: list[int]) -> int:
+        """How many different parameter sets ``rows`` hold: posterior.csv is a resample, its rows
+        repeating the particles the weights favour."""
+        return len({tuple(self.rows[row]) for row in rows})
+
 
 def parameter_override(path: str, value: float, integer: bool = False) -> str:
     """A calibrated parameter's value as a ``--set`` override: rounded if its prior is

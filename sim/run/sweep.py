@@ -41,6 +41,7 @@ from pydantic_core import PydanticCustomError
 
 from sim.run.compare import replicate_seeds
 from sim.run.designs import ParameterSpace, design_points, design_size
+from sim.run.measures import possible_measures, unmatched_pattern
 from sim.scenario.errors import Problem, ScenarioError, UsageError
 from sim.scenario.loading import LoadedScenario, existing_file, load_scenario, load_scenario_data, read_yaml_file
 from sim.scenario.messages import KeyPath, did_you_mean, problem_at, validation_problems
@@ -259,49 +260,12 @@ def _measure_problems(patterns: Sequence[str], names: set[str], data: Any, sourc
     known = sorted(names)
     for index, pattern in enumerate(patterns):
         if _is_glob(pattern):
-            if not any(fnmatch(name, pattern) for name in names):
-                message = (
-                    f"expected a pattern matching a measure of the runs (e.g. {', '.join(known[:3])}), "
-                    f"found {pattern!r}, which matches none"
-                )
+            if (message := unmatched_pattern(pattern, known)) is not None:
                 problems.append(problem_at(("measures", index), message, data, source, file))
         elif pattern not in names:
             message = f"expected a measure of the runs, found {pattern!r}{did_you_mean(pattern, known)}"
             problems.append(problem_at(("measures", index), message, data, source, file))
     return problems
-
-
-def _measure_names(scenario: Scenario) -> set[str]:
-    """Every measure name a run of ``scenario`` can report, without running it.
-
-    :func:`sim.run.measures.summary_measures` is given one row of every daily measure
-    at every place the daily table names (crossing ids, country ISO codes, the home
-    country; see :mod:`sim.run.outputs`) and every final state, so the names come
-    from the same code as a run's.  A run may lack some of them (no asylum claims:
-    no backlog), never have others.
-    """
-    import pyarrow as pa
-
-    from sim.run.daily_measures import DAILY_MEASURES
-    from sim.run.measures import summary_measures
-    from sim.run.outputs import STATES
-
-    places = {
-        "crossing": [crossing.id for crossing in scenario.crossings],
-        "country": [country.iso for country in scenario.countries],
-        "home": [scenario.home],
-    }
-    rows = [(place, measure.name) for measure in DAILY_MEASURES for place in places[measure.place]]
-    daily = pa.table(
-        {
-            "date": [scenario.period.start.isoformat()] * len(rows),
-            "place": [place for place, _ in rows],
-            "measure": [name for _, name in rows],
-            "value": pa.array([0.0] * len(rows), pa.float64()),
-        }
-    )
-    people = {"by_state": dict.fromkeys(STATES, 0), "departed": 0, "full_scale_factor": 1.0}
-    return set(summary_measures(daily, people))
 
 
 def _taken_values(index: int, parameter: Parameter, column: Sequence[Any]) -> list[tuple[KeyPath, Any]]:
@@ -359,7 +323,7 @@ class CrossingsTarget(Target):
         if points is not None:
             problems, valid = self._value_problems(spec, points, base, data, source, file)
             scenarios += valid
-        names = set().union(*(_measure_names(scenario) for scenario in scenarios))
+        names = set().union(*(possible_measures(scenario) for scenario in scenarios))
         return problems + _measure_problems(spec.measures, names, data, source, file)
 
     @staticmethod
