@@ -272,12 +272,13 @@ def compare(
 
 def _same_days(base: LoadedScenario, policy: LoadedScenario) -> None:
     """Totals over other days differ by the days, not the policy: refuse them."""
-    days = lambda loaded: (loaded.scenario.period.start, loaded.scenario.period.end)  # noqa: E731
-    if days(base) != days(policy):
-        shown = lambda d: f"{d[0].isoformat()}..{d[1].isoformat()}"  # noqa: E731
+    base_days, policy_days = (
+        f"{period.start.isoformat()}..{period.end.isoformat()}" for period in (base.scenario.period, policy.scenario.period)
+    )
+    if base_days != policy_days:
         raise UsageError(
-            f"{policy.source}: period: expected the base's days ({shown(days(base))}), since a paired "
-            f"difference of totals over other days is not the policy's, found {shown(days(policy))}"
+            f"{policy.source}: period: expected the base's days ({base_days}), since a paired "
+            f"difference of totals over other days is not the policy's, found {policy_days}"
         )
 
 

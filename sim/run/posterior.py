@@ -164,11 +164,14 @@ def check_policy(posterior: Posterior, base: dict[str, Any], policy: dict[str, A
     for name in posterior.names:
         mine, theirs = value_at(policy, name), value_at(base, name)
         if mine != theirs:
-            shown = lambda v: "nothing" if v is _MISSING else repr(v)  # noqa: E731
             raise UsageError(
-                f"{policy_name}: {name}: expected the base's value ({shown(theirs)}), since the posterior of "
-                f"{posterior.source} varies it and would overwrite the policy's; found {shown(mine)}"
+                f"{policy_name}: {name}: expected the base's value ({_shown(theirs)}), since the posterior of "
+                f"{posterior.source} varies it and would overwrite the policy's; found {_shown(mine)}"
             )
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is _MISSING else repr(value)
 
 
 def _number(text: str) -> float:
