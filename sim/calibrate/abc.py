@@ -73,6 +73,7 @@ from scipy import linalg, special, stats
 
 from sim.run.store import is_int, is_number, read_json, write_file_atomic
 from sim.scenario.errors import UsageError
+from sim.scenario.messages import describe, describe_key
 
 __all__ = [
     "Prior",
@@ -736,56 +737,46 @@ _ARRAYS = ("particles", "weights", "distances", "epsilon", "stats", "seeds")
 def _state_problem(state: Any) -> str | None:
     """``key: expected …, found …`` for the first thing in a ``state.json`` a resume could not use."""
     if not isinstance(state, dict):
-        return f"expected the state of {_CHECKPOINT} (a JSON mapping), found {_describe(state)}"
+        return f"expected the state of {_CHECKPOINT} (a JSON mapping), found {describe(state)}"
     if state.get("format") != _FORMAT:
-        return f"format: expected {_FORMAT}, found {_describe(state.get('format')) if 'format' in state else 'none'}"
+        return f"format: expected {_FORMAT}, found {describe_key(state, 'format')}"
     settings = state.get("settings")
     if not isinstance(settings, dict):
-        return f"settings: expected a mapping, found {_describe(settings) if 'settings' in state else 'none'}"
+        return f"settings: expected a mapping, found {describe_key(state, 'settings')}"
     priors = settings.get("priors")
     if not isinstance(priors, list) or not priors:
-        return f"settings.priors: expected a list of priors, found {_describe(priors)}"
+        return f"settings.priors: expected a list of priors, found {describe(priors)}"
     for i, spec in enumerate(priors):
         try:
             Prior.from_dict(spec)
         except (TypeError, ValueError, AttributeError):
-            return f"settings.priors.{i}: expected a prior (name, kind, bounds), found {_describe(spec)}"
+            return f"settings.priors.{i}: expected a prior (name, kind, bounds), found {describe(spec)}"
     if not is_int(settings.get("seed")):
-        return f"settings.seed: expected an integer, found {_describe(settings.get('seed'))}"
+        return f"settings.seed: expected an integer, found {describe(settings.get('seed'))}"
     if not is_int(settings.get("population")) or settings["population"] < 2:
-        return f"settings.population: expected an integer of at least 2, found {_describe(settings.get('population'))}"
+        return f"settings.population: expected an integer of at least 2, found {describe(settings.get('population'))}"
     last = state.get("last_generation")
     if not is_int(last) or last < 0:
-        return f"last_generation: expected a generation number, found {_describe(last)}"
+        return f"last_generation: expected a generation number, found {describe(last)}"
     if not (state.get("stopped") is None or isinstance(state.get("stopped"), str)):
-        return f"stopped: expected null or a reason, found {_describe(state.get('stopped'))}"
+        return f"stopped: expected null or a reason, found {describe(state.get('stopped'))}"
     generations = state.get("generations")
     if not isinstance(generations, list) or len(generations) != last + 1:
-        found = f"{len(generations)}" if isinstance(generations, list) else _describe(generations)
+        found = f"{len(generations)}" if isinstance(generations, list) else describe(generations)
         return f"generations: expected a list of {last + 1} (generations 0 to {last}), found {found}"
     fields = list(GenerationInfo.__dataclass_fields__)
     for i, row in enumerate(generations):
         if not isinstance(row, dict) or set(row) != set(fields):
-            found = _describe(row) if not isinstance(row, dict) else "the keys " + (", ".join(sorted(row)) or "none")
+            found = describe(row) if not isinstance(row, dict) else "the keys " + (", ".join(sorted(row)) or "none")
             return f"generations.{i}: expected the keys {', '.join(fields)}, found {found}"
         for key in fields:
             if not is_number(row[key]):
-                return f"generations.{i}.{key}: expected a number, found {_describe(row[key])}"
+                return f"generations.{i}.{key}: expected a number, found {describe(row[key])}"
         if row["generation"] != i:
-            return f"generations.{i}.generation: expected {i}, found {_describe(row['generation'])}"
+            return f"generations.{i}.generation: expected {i}, found {describe(row['generation'])}"
         if not is_int(row["simulated"]):
-            return f"generations.{i}.simulated: expected a whole number, found {_describe(row['simulated'])}"
+            return f"generations.{i}.simulated: expected a whole number, found {describe(row['simulated'])}"
     return None
-
-
-def _describe(value: Any) -> str:
-    """A found value, short (a whole row of a table would not fit one line)."""
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    text = json.dumps(value)
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _read_state(folder: Path) -> dict[str, Any]:

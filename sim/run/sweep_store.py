@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from sim.run.store import is_int, is_number, read_json, write_file_atomic
 from sim.scenario.errors import UsageError
-from sim.scenario.messages import describe
+from sim.scenario.messages import describe, describe_key
 
 __all__ = ["prepare_store", "complete_runs", "write_run", "read_rows", "write_summary", "read_plan"]
 
@@ -50,12 +50,12 @@ def _plan_problem(plan: Any) -> str | None:
         return f"expected {_PLAN_EXPECTED}, found {describe(plan)}"
     sweep = plan.get("sweep")
     if not isinstance(sweep, dict):
-        return f"sweep: expected the sweep file as validated (a mapping), found {describe(sweep) if 'sweep' in plan else 'none'}"
+        return f"sweep: expected the sweep file as validated (a mapping), found {describe_key(plan, 'sweep')}"
     if not isinstance(sweep.get("name"), str):
-        return f"sweep.name: expected the sweep's name (text), found {describe(sweep.get('name')) if 'name' in sweep else 'none'}"
+        return f"sweep.name: expected the sweep's name (text), found {describe_key(sweep, 'name')}"
     design = sweep.get("design")
     if not isinstance(design, dict) or not isinstance(design.get("kind"), str):
-        found = describe(design["kind"]) if isinstance(design, dict) and "kind" in design else "none"
+        found = describe_key(design, "kind") if isinstance(design, dict) else "none"
         return f"sweep.design.kind: expected grid, lhs or sobol, found {found}"
     # Optional, but the summary and the figures' source lines use them as numbers when present.
     if design.get("seed") is not None and not is_int(design["seed"]):
@@ -142,16 +142,16 @@ def _row_problem(path: Path, row: Any) -> str | None:
         return f"expected a run's row, written by crossings sweep (a JSON mapping), found {describe(row)}"
     for key in ("point", "replicate", "seed"):
         if not is_int(row.get(key)):
-            return f"{key}: expected an integer, found {describe(row.get(key)) if key in row else 'none'}"
+            return f"{key}: expected an integer, found {describe_key(row, key)}"
     if row.get("status") not in _ROW_STATUSES:
-        return f"status: expected ok or failed, found {describe(row.get('status')) if 'status' in row else 'none'}"
+        return f"status: expected ok or failed, found {describe_key(row, 'status')}"
     if not (row.get("error") is None or isinstance(row.get("error"), str)):
         return f"error: expected null or text, found {describe(row.get('error'))}"
     if not isinstance(row.get("params"), dict):
-        return f"params: expected a mapping, found {describe(row.get('params')) if 'params' in row else 'none'}"
+        return f"params: expected a mapping, found {describe_key(row, 'params')}"
     measures = row.get("measures")
     if not isinstance(measures, dict) or not all(is_number(value) for value in measures.values()):
-        return f"measures: expected a mapping of numbers, found {describe(measures) if 'measures' in row else 'none'}"
+        return f"measures: expected a mapping of numbers, found {describe_key(row, 'measures')}"
     folder = run_folder_name(row["point"], row["replicate"]) if row["point"] >= 0 and row["replicate"] >= 0 else "?"
     if folder != path.parent.name:
         return f"point, replicate: expected those of the run folder {path.parent.name}, found {row['point']}, {row['replicate']}"

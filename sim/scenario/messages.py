@@ -41,6 +41,7 @@ __all__ = [
     "identifier",
     "did_you_mean",
     "describe",
+    "describe_key",
     "human_path",
     "problem_at",
     "walk_loc",
@@ -347,6 +348,12 @@ def describe(value: Any) -> str:
     if isinstance(value, str):
         return repr(value if len(value) <= 60 else value[:57] + "...")
     return str(value)
+
+
+def describe_key(data: Mapping[str, Any], key: str) -> str:
+    """How the value at ``key`` of a mapping read from a file is shown: ``none`` when the key is missing
+    (``null`` is a value that is there)."""
+    return describe(data[key]) if key in data else "none"
 
 
 def _number(bound: Any) -> str:
