@@ -647,8 +647,8 @@ def _refine(
         levels = weighted_quantile(result.particles[:, k], result.weights, np.asarray(quantiles, dtype=float))
         # an integer parameter runs rounded, so levels that round alike are one candidate
         values = sorted({float(round(v)) if name in integer else float(v) for v in np.atleast_1d(levels)})
-        same = (lambda v: round(v) == round(current[name])) if name in integer else (lambda v: v == current[name])
-        candidates = [v for v in values if not same(v)]
+        now = float(round(current[name])) if name in integer else current[name]
+        candidates = [v for v in values if v != now]
         if not candidates:
             continue
         theta = np.array([[v if n == name else current[n] for n in result.names] for v in candidates])
