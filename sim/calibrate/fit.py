@@ -56,6 +56,7 @@ Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import math
@@ -258,6 +259,7 @@ class TargetRun:
     scale: float | None
     overrides: tuple[str, ...]
     targets: tuple[dict[str, Any], ...]
+    until: str | None = None  # stop after this day (ISO): the last the targets read
 
 
 def run_targets(task: TargetRun) -> tuple[int, list[float], str | None]:
@@ -270,7 +272,8 @@ def run_targets(task: TargetRun) -> tuple[int, list[float], str | None]:
 
     targets = [Target.model_validate(t) for t in task.targets]
     try:
-        result = run(task.scenario, seed=task.seed, scale=task.scale, overrides=list(task.overrides))
+        until = None if task.until is None else dt.date.fromisoformat(task.until)
+        result = run(task.scenario, seed=task.seed, scale=task.scale, overrides=list(task.overrides), until=until)
         return task.index, [simulated_value(t, result.daily) for t in targets], None
     except Exception as error:  # noqa: BLE001 - a failed run is a NaN row, not a crash
         message = str(error).replace("\n", "; ")
@@ -520,6 +523,10 @@ def calibrate(
     bands = np.array([t.band for t in fit_targets], dtype=float)
     distance = Distance.ranges(bands[:, 0], bands[:, 1], scale=[t.reference for t in fit_targets])
     data = _target_data(fit_targets)
+    # The sampler's and the finalists' runs stop after the last day a fit target reads:
+    # those days read as in a whole run (tests/test_truncated_runs.py), and the rest
+    # of the period would cost time for nothing. The fit report runs the whole period.
+    last_day = max(t.window[1] for t in fit_targets).isoformat()
     spent = 0
     if resume and (checkpoint / "state.json").exists():
         # load_result checks the whole checkpoint (state and last generation) before any
@@ -533,7 +540,9 @@ def calibrate(
         tasks = []
         for row, own in zip(theta.tolist(), seeds):
             sets = tuple(overrides_of(loaded, dict(zip(loaded.paths, row))))
-            tasks += [TargetRun(len(tasks) + j, resolved, int(s), spec.scale, sets, data) for j, s in enumerate(own)]
+            tasks += [
+                TargetRun(len(tasks) + j, resolved, int(s), spec.scale, sets, data, until=last_day) for j, s in enumerate(own)
+            ]
         matrix, _ = _run_all(tasks, executor=executor, workers=workers, scheduler=scheduler)
         return matrix.reshape(len(seeds), -1, len(data))
 

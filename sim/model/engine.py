@@ -70,7 +70,7 @@ from sim.model.spread import SpreadTable
 from sim.model.weekdays import advance, weekly_clock
 from sim.scenario.schema import Scenario
 
-__all__ = ["Ledger", "simulate", "simulated_scenario"]
+__all__ = ["Ledger", "simulate", "simulated_scenario", "truncated_scenario", "until_problem"]
 
 _DRAW = {name: i for i, name in enumerate(ATTEMPT_DRAWS)}
 _DOCUMENT_MASKS = 16  # document masks are 4 bits (DocumentFlag)
@@ -889,12 +889,36 @@ def simulated_scenario(scenario: Scenario) -> Scenario:
     return scenario.model_copy(update={"period": period})
 
 
+def until_problem(scenario: Scenario, until: dt.date) -> str | None:
+    """Why a run of ``scenario`` cannot stop at the end of ``until``, or ``None`` if it can."""
+    period = scenario.period
+    if period.start <= until <= period.end:
+        return None
+    return f"until: expected a date within the period {period.start}..{period.end}, found {until}"
+
+
+def truncated_scenario(scenario: Scenario, until: dt.date) -> Scenario:
+    """The scenario with its period ending on ``until`` (within the period), not validated again.
+
+    Nothing the engine draws depends on days still to come (departures, service
+    times and choices are drawn tick by tick, day by day, from streams that the
+    period's length does not move), so every day up to ``until`` reads as in the
+    whole run; tests/test_truncated_runs.py holds it.  A policy or shock that
+    starts later simply never comes into force, which validation would refuse in
+    a scenario file but is exactly the whole run's state on those days.
+    """
+    if (problem := until_problem(scenario, until)) is not None:
+        raise ValueError(problem)
+    return scenario.model_copy(update={"period": scenario.period.model_copy(update={"end": until})})
+
+
 def simulate(
     scenario: Scenario,
     *,
     seed: int | None = None,
     scale: float | None = None,
     progress: Callable[[int, int], None] | None = None,
+    until: dt.date | None = None,
 ) -> Ledger:
     """Run one scenario and return its ledger.
 
@@ -906,7 +930,13 @@ def simulate(
         Override the scenario's own.
     progress
         Called as ``progress(days_done, days_total)`` once per simulated day.
+    until
+        Stop at the end of this day (within the period): the ledger is that of the
+        whole run up to it (see :func:`truncated_scenario`), at a fraction of the cost.
+        A calibration whose targets all read early days needs no more.
     """
+    if until is not None:
+        scenario = truncated_scenario(scenario, until)
     warmup = scenario.period.warmup_days
     simulated = simulated_scenario(scenario)
     ledger = _Engine(

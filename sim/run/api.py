@@ -7,6 +7,7 @@ daily table and the accounting, and write the same folder the CLI writes.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from sim.model.engine import Ledger, simulate
+from sim.model.engine import Ledger, simulate, until_problem
 from sim.run.flows import flow_table, format_flows_csv
 from sim.run.outputs import daily_table, format_csv, people_accounting
 from sim.run.store import write_dir_atomic, write_file_atomic
@@ -73,6 +74,9 @@ class Result:
         Persons by origin, crossing, first country and onward country (:mod:`sim.run.flows`).
     wall_seconds
         Time the simulation took.
+    until
+        The last day simulated when the run stopped before the period's end (``run(until=…)``);
+        ``None`` for a whole run.
     """
 
     loaded: LoadedScenario
@@ -83,6 +87,7 @@ class Result:
     people: dict[str, object]
     wall_seconds: float
     flows: pa.Table
+    until: dt.date | None = None
 
     @property
     def scenario(self) -> Scenario:
@@ -96,7 +101,7 @@ class Result:
 
     def manifest(self) -> dict[str, object]:
         """What was run, with what, and where everyone ended up."""
-        return {
+        manifest = {
             "scenario": _resolved_run(self.loaded, self.seed, self.scale),
             "scenario_sha256": run_sha256(self.loaded, self.seed, self.scale),
             "source": self.loaded.source,
@@ -106,6 +111,10 @@ class Result:
             "wall_seconds": round(self.wall_seconds, 3),
             "people": self.people,
         }
+        if self.until is not None:
+            # A stopped run's people are counted on its last day: say so, beside them.
+            manifest["until"] = self.until.isoformat()
+        return manifest
 
     def default_folder_name(self) -> str:
         """``<scenario>-<seed>``, the folder under ``outputs/`` when no ``--out`` is given."""
@@ -162,6 +171,7 @@ def run(
     scale: float | None = None,
     overrides: Sequence[str] = (),
     progress: Callable[[int, int], None] | None = None,
+    until: dt.date | None = None,
 ) -> Result:
     """Run a scenario.
 
@@ -175,6 +185,10 @@ def run(
         ``--set``-style ``dotted.path=value`` overrides (files and dicts only).
     progress
         ``progress(days_done, days_total)``, called once per simulated day.
+    until
+        Stop at the end of this day (within the period). Every day up to it reads as
+        in the whole run (the model draws nothing ahead of time that a later day
+        would change); calibration uses it when its targets all read early days.
 
     Returns
     -------
@@ -191,8 +205,10 @@ def run(
     # Validation checked the scenario's own scale; a scale given here is checked here.
     if (persons := simulated_persons(spec, scale)) > MAX_SIMULATED_PERSONS:
         raise UsageError(f"scale {scale:g}: {too_many_persons(persons)}; choose a smaller scale")
+    if until is not None and (problem := until_problem(spec, until)) is not None:
+        raise UsageError(problem)
     began = time.perf_counter()
-    ledger = simulate(spec, seed=seed, scale=scale, progress=progress)
+    ledger = simulate(spec, seed=seed, scale=scale, progress=progress, until=until)
     wall = time.perf_counter() - began
     return Result(
         loaded=loaded,
@@ -203,4 +219,5 @@ def run(
         people=people_accounting(ledger),
         wall_seconds=wall,
         flows=flow_table(ledger),
+        until=until,
     )
