@@ -3,7 +3,8 @@
 Commands only parse options, call library functions and print.  Library code
 raises :class:`~sim.scenario.errors.ScenarioError` or
 :class:`~sim.scenario.errors.UsageError`; this module alone turns them into one
-line per problem on stderr and exit status 2 (click's own usage errors exit 2 too).
+line per problem on stderr and exit status 2, as it does click's own usage errors
+(an unknown option, a value out of range), which click would print over four lines.
 What the machine cannot do (write to a full disk or a folder without permission,
 hold a run in memory) is one line too, with exit status 1: it is not the scenario's
 fault.  Neither ever prints a traceback.
@@ -29,12 +30,41 @@ EXIT_USER_ERROR = 2
 EXIT_SYSTEM_ERROR = 1
 
 
+def _usage_line(error: click.UsageError) -> str:
+    """click's usage error (an unknown option, a value out of range) as one line, like the library's."""
+    # the program's name, whatever it was started as (`python -m sim`, a test's runner)
+    names = []
+    ctx = error.ctx
+    while ctx is not None and ctx.parent is not None:
+        names.append(ctx.info_name or "")
+        ctx = ctx.parent
+    where = " ".join(["crossings", *reversed(names)])
+    message = " ".join(error.format_message().split())
+    return f"{where}: {message} (see '{where} --help')"
+
+
 class _Group(click.Group):
     """A click group that reports the library's user errors, and the machine's, without a traceback."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: object
+    ) -> click.Context:
+        # The group's own options are parsed here, before invoke: `crossings --bogus`.
+        try:
+            return super().make_context(info_name, args, parent=parent, **extra)
+        except click.exceptions.NoArgsIsHelpError:
+            raise  # plain `crossings` shows the help, as click does
+        except click.UsageError as error:
+            click.echo(_usage_line(error), err=True)
+            sys.exit(EXIT_USER_ERROR)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.exceptions.NoArgsIsHelpError:
+            raise
+        except click.UsageError as error:  # a command's options, or no such command
+            click.echo(_usage_line(error), err=True)
         except ScenarioError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)
@@ -158,7 +188,7 @@ def run(
 ) -> None:
     """Run SCENARIO (default: scenarios/mobilization-2022.yaml) and write its outputs.
 
-    Writes daily.csv, manifest.json and figures/ to the output folder, atomically:
+    Writes daily.csv, flows.csv, manifest.json and figures/ to the output folder, atomically:
     the folder appears only when complete.
     """
     path = scenario if scenario is not None else str(_default_scenarios_folder() / DEFAULT_SCENARIO)
@@ -471,8 +501,8 @@ def _sweep_bar(*, enabled: bool, label: str) -> Iterator[Callable[[int, int, int
 def summarise(folder: Path, no_figures: bool) -> None:
     """Summarise the sweep store FOLDER: per-point means with 95% intervals, Sobol indices.
 
-    Writes points.csv (and for sobol designs sobol.csv and sobol.png; for grid and lhs
-    designs response.png) into FOLDER.
+    Writes points.csv and tornado.png (and for sobol designs sobol.csv and sobol.png; for
+    grid and lhs designs response.png) into FOLDER.
     """
     from sim.run.sweep_summary import summarise as summarise_store
 

@@ -73,6 +73,25 @@ def test_run_bad_scale_is_a_usage_error(cli, workdir: Path) -> None:
     assert not (workdir / "outputs").exists()
 
 
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (("run", "--sclae", "0.1"), "crossings run: No such option '--sclae'. (Did you mean one of: '--scale', '--seed', '--set'?) (see 'crossings run --help')"),
+        (("run", "--scale", "2"), "crossings run: Invalid value for '--scale': 2.0 is not in the range 0<x<=1. (see 'crossings run --help')"),
+        (("memo", "scenarios/mobilization-2022.yaml"), "crossings memo: Missing option '--out'. (see 'crossings memo --help')"),
+        (("compare",), "crossings compare: Missing argument 'BASE'. (see 'crossings compare --help')"),
+        (("--bogus",), "crossings: No such option '--bogus'. (see 'crossings --help')"),
+        (("bogus",), "crossings: No such command 'bogus'. (see 'crossings --help')"),
+    ],
+)
+def test_a_mistake_on_the_command_line_is_one_line_and_exit_2(cli, args: tuple[str, ...], line: str) -> None:
+    # click would print four lines (usage, a hint, a blank, the error); the project's rule is one.
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr == line + "\n"
+    assert result.stdout == ""
+
+
 def test_interrupted_write_leaves_nothing_that_looks_complete(tmp_path: Path) -> None:
     destination = tmp_path / "outputs" / "run"
 
