@@ -15,6 +15,7 @@ import datetime as dt
 import pytest
 
 import sim
+from sim.run.api import run_sha256
 from sim.scenario.errors import UsageError
 from model_scenarios import network_scenario
 
@@ -50,6 +51,9 @@ def test_shipped_scenarios_stopped_early_read_as_whole_runs(scenario: str, until
     _same_days(whole, stopped, until)
     assert stopped.until == until and whole.until is None
     assert stopped.manifest()["until"] == until.isoformat() and "until" not in whole.manifest()
+    # a stopped run is never taken for the whole one (the memo reuses runs by this digest)
+    assert stopped.manifest()["scenario_sha256"] != whole.manifest()["scenario_sha256"]
+    assert whole.manifest()["scenario_sha256"] == run_sha256(whole.loaded, 11, 0.01)
 
 
 def test_a_policy_after_the_stop_never_comes() -> None:
