@@ -121,3 +121,18 @@ def test_the_baseline_is_the_calibrated_point_estimate() -> None:
     calibrated = json.loads((CALIBRATED / "fit_report.json").read_text(encoding="utf-8"))
     committed = json.loads(REPORT.read_text(encoding="utf-8"))
     assert calibrated["seeds"] == committed["seeds"] and calibrated["values"] == committed["values"]
+
+
+def test_the_larger_calibration_samples_the_same_priors() -> None:
+    """calibration/fitted/mobilization-2022-p200 (whose posterior the what-ifs draw from) ran the
+    first calibration's priors with twice its population; the baseline keeps the first run's point."""
+    from sim.calibrate.fit import load_params
+
+    first = load_params(ROOT / "calibration" / "params" / "mobilization-2022.yaml").spec
+    larger = load_params(ROOT / "calibration" / "params" / "mobilization-2022-p200.yaml").spec
+    assert larger.priors == first.priors
+    assert larger.population == 2 * first.population
+    assert (larger.scale, larger.seed, larger.runs_per_particle) == (first.scale, first.seed, first.runs_per_particle)
+    ran = json.loads((ROOT / "calibration" / "fitted" / "mobilization-2022-p200" / "calibration.json").read_text(encoding="utf-8"))
+    assert ran["params"] == "calibration/params/mobilization-2022-p200.yaml"
+    assert ran["settings"]["population"] == larger.population and ran["settings"]["generations"] == larger.generations
