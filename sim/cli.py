@@ -61,8 +61,6 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
-        except click.exceptions.NoArgsIsHelpError:
-            raise
         except click.UsageError as error:  # a command's options, or no such command
             click.echo(_usage_line(error), err=True)
         except ScenarioError as error:
