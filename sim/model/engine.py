@@ -236,6 +236,10 @@ class _Engine:
         self.screenings = screening_rules(scenario)
         # Per screening rule, which crossings it screens at (a lookup by crossing index).
         self._screened_crossings = [np.isin(np.arange(len(scenario.crossings)), rule.crossings) for rule in self.screenings]
+        # Legs stopped by exit screening, decided when their service ends (leg id -> Decision):
+        # a party stopped before a flight is settled then, not when the flight would have
+        # landed, so a day's count of those stopped is complete at the end of that day.
+        self._stopped_at_exit: dict[int, int] = {}
         self.asylum = asylum_policies(scenario)
         self._asylum_days = [policy_days(scenario, policy) for policy in self.asylum]
         # Per track, with a trailing entry for "no track" (index -1).
@@ -530,7 +534,8 @@ class _Engine:
         start, leave = np.array(start_list, dtype=np.float64), np.array(leave_list, dtype=np.float64)
         served = np.array(served_list, dtype=np.int8)
         done = served == SERVED
-        leave = np.where(done, leave + self.after_hours[alt], leave)
+        stopped = self._screen_at_exit(legs, party, alt, leave, done) if self.screenings else np.zeros(n, dtype=bool)
+        leave = np.where(done & ~stopped, leave + self.after_hours[alt], leave)
         d["start"][legs], d["leave"][legs], d["served"][legs] = start, leave, served
         self.status[party] = Status.QUEUED
         units = np.where(self._service_laws.per_person[alt], size, 1).astype(np.float64)
@@ -552,15 +557,12 @@ class _Engine:
         draws = parties.draws(party, attempt)
         decision = np.where(served == ABANDONED, Decision.GAVE_UP, Decision.TURNED_AWAY).astype(np.int8)
         was_served = served == SERVED
-        if self.screenings:
-            # Exit screening on the home side, when service there ends (before any flight):
-            # turned back, or mobilised on the spot; those stopped leave the crossing then.
-            served_at = np.where(was_served, leave - self.after_hours[alt], leave)
-            exit_day = day_of(served_at, self.days - 1)
-            share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
-            stopped = was_served & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
-            decision[stopped] = np.where(mobilise[stopped], Decision.MOBILISED, Decision.TURNED_BACK)
-            d["leave"][legs[stopped]] = served_at[stopped]
+        if self._stopped_at_exit:
+            # Stopped by exit screening when service ended (see _screen_at_exit).
+            pending = self._stopped_at_exit
+            decided = np.array([pending.pop(leg, Decision.UNDECIDED) for leg in legs.tolist()], dtype=np.int8)
+            stopped = was_served & (decided != Decision.UNDECIDED)
+            decision[stopped] = decided[stopped]
             self.status[party[decision == Decision.TURNED_BACK]] = Status.TURNED_BACK
             self.status[party[decision == Decision.MOBILISED]] = Status.MOBILISED
         else:
@@ -585,6 +587,21 @@ class _Engine:
         if failed.any():
             self._retry_or_stop(tick, legs[failed], party[failed], attempt[failed], leave[failed],
                                 alt[failed], decision[failed])
+
+    def _screen_at_exit(self, legs, party, alt, served_at, done) -> np.ndarray:
+        """Which served legs exit screening stops (turned back, or mobilised on the spot).
+
+        Screening is on the home side, when service there ends and before any flight,
+        so those stopped leave the crossing then (their ending is filed at ``served_at``).
+        """
+        exit_day = day_of(served_at, self.days - 1)
+        group, documents = self.parties.group[party], self.parties.documents[party]
+        share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
+        draws = self.parties.draws(party, self.legs.data["attempt"][legs])
+        stopped = done & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
+        decided = np.where(mobilise, Decision.MOBILISED, Decision.TURNED_BACK)
+        self._stopped_at_exit.update(zip(legs[stopped].tolist(), decided[stopped].tolist()))
+        return stopped
 
     def _screening(self, crossing, day, group, documents) -> tuple[np.ndarray, np.ndarray]:
         """Share stopped and whether they are mobilised, per party (later rules win)."""
