@@ -1,7 +1,7 @@
 """Small scenarios and helpers shared by the tests.
 
 ``persons_in_countries(ledger)`` says who a run leaves in each country, for the stock
-invariant.  ``minimal_scenario_yaml()`` is a complete, valid scenario small enough to read:
+invariant; ``daily_values(result)`` is a run's daily table keyed by (date, place, measure).  ``minimal_scenario_yaml()`` is a complete, valid scenario small enough to read:
 2 origins, 3 countries (KZ, GE, FI; Finland admits Schengen visa holders only),
 3 crossings (``upper-lars`` into Georgia with car and foot modes), one shock, two
 groups and one entry policy.  Tests derive broken variants from it by replacing
@@ -274,3 +274,8 @@ def persons_in_countries(ledger) -> np.ndarray:
     on_the_way = np.isin(ledger.status, (Status.TRAVELLING, Status.QUEUED)) & (leaving >= 0)
     there += np.bincount(leaving[on_the_way], weights=size[on_the_way], minlength=n_countries)
     return there.astype(np.int64)
+
+
+def daily_values(result) -> dict[tuple[str, str, str], float]:
+    """A run's daily table as ``{(date, place, measure): value}``."""
+    return {(row["date"], row["place"], row["measure"]): row["value"] for row in result.daily.to_pylist()}

@@ -20,6 +20,7 @@ import pytest
 
 import sim
 from sim.scenario.loading import load_scenario
+from helpers import daily_values
 
 BASELINE = "scenarios/mobilization-2022.yaml"
 SCALE = 0.05
@@ -29,8 +30,7 @@ DAYS = [(dt.date(2022, 9, 16) + dt.timedelta(days=d)).isoformat() for d in range
 
 @pytest.fixture(scope="module")
 def runs() -> list[dict[tuple[str, str, str], float]]:
-    results = [sim.run(BASELINE, seed=seed, scale=SCALE, until=dt.date(2022, 9, 29)) for seed in (11, 12)]
-    return [{(r["date"], r["place"], r["measure"]): r["value"] for r in result.daily.to_pylist()} for result in results]
+    return [daily_values(sim.run(BASELINE, seed=seed, scale=SCALE, until=dt.date(2022, 9, 29))) for seed in (11, 12)]
 
 
 def _entries(run: dict, place: str, day: str) -> float:

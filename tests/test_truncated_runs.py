@@ -17,18 +17,15 @@ import pytest
 import sim
 from sim.run.api import run_sha256
 from sim.scenario.errors import UsageError
+from helpers import daily_values
 from model_scenarios import network_scenario
 
 BASELINE = "scenarios/mobilization-2022.yaml"
 
 
-def _rows(result: sim.Result) -> dict[tuple[str, str, str], float]:
-    return {(row["date"], row["place"], row["measure"]): row["value"] for row in result.daily.to_pylist()}
-
-
 def _same_days(whole: sim.Result, stopped: sim.Result, until: dt.date) -> None:
-    got = _rows(stopped)
-    want = {key: value for key, value in _rows(whole).items() if key[0] <= until.isoformat()}
+    got = daily_values(stopped)
+    want = {key: value for key, value in daily_values(whole).items() if key[0] <= until.isoformat()}
     assert got and max(key[0] for key in got) == until.isoformat()
     # A whole run writes rows for measures that only later days fill (e.g. the US
     # asylum counters, all zero before the first claim); the stopped run may leave
