@@ -3,9 +3,13 @@
 Calibration relies on it: its fit targets all read days in September, so its runs
 stop there instead of simulating to the end of October. The model draws nothing
 ahead of time that a later day would change (every party owns fixed rows of
-uniforms; policies and shocks after the stop simply never come), and these tests
-hold that on the shipped baseline, on what-ifs whose policies start after the
-stop day, and on a small world with a day-by-day policy change.
+uniforms); what it looks ahead at is the rules, as travellers plan with those known
+for the day they expect to arrive, so a stopped run keeps the whole period's rules
+(the exit ban stopped on its first day, 22 Sept, once read more arrivals at Kyakhta
+that day than the whole run: cut at the stop, the rules hid Upper Lars' foot lanes,
+known to open on 25 Sept, from those planning on 22 Sept). These tests hold it on
+the shipped baseline, on what-ifs whose policies start after the stop day, and on
+a small world with a day-by-day policy change.
 """
 
 from __future__ import annotations
@@ -54,7 +58,8 @@ def test_shipped_scenarios_stopped_early_read_as_whole_runs(scenario: str, until
 
 
 def test_a_policy_after_the_stop_never_comes() -> None:
-    # Closing Kairak from 25 Sept: stopped on 24 Sept, the run is the open world's.
+    # Closing Kairak from 25 Sept (unannounced): stopped on 24 Sept, the run is the open
+    # world's, though those queued at 24:00 are turned away then, at the start of 25 Sept.
     data = network_scenario()
     closed = network_scenario(policies=[*data["policies"], {"kind": "closure", "crossing": "kairak", "from": "2022-09-25"}])
     until = dt.date(2022, 9, 24)

@@ -100,6 +100,10 @@ class Ledger:
     warmup_days
         Days at the start of ``scenario.period`` that were simulated as warm-up and are
         not reported (``scenario`` is the period as simulated, warm-up included).
+    stopped_early
+        The run stopped before its period's end (``simulate(until=…)``): what fell due
+        at the very end of ``horizon_hours`` (midnight) belongs to the next day, which
+        the run does not report, where a whole run's period end counts it on its last day.
     """
 
     scenario: Scenario
@@ -115,6 +119,7 @@ class Ledger:
     report_times: np.ndarray
     report_waits: np.ndarray
     warmup_days: int = 0
+    stopped_early: bool = False
 
 
 class _Inbox:
@@ -203,12 +208,22 @@ class _Inbox:
 class _Engine:
     """One run's mutable state; built fresh per run so runs never share anything."""
 
-    def __init__(self, scenario: Scenario, seed: int, scale: float, progress: Callable[[int, int], None] | None):
+    def __init__(
+        self,
+        scenario: Scenario,
+        seed: int,
+        scale: float,
+        progress: Callable[[int, int], None] | None,
+        stop_hours: float | None = None,
+    ):
         self.scenario = scenario
         self.scale = scale
         self.progress = progress
         self.tick_hours = scenario.tick_minutes / 60.0
         self.horizon = hours_in_period(scenario)
+        # The clock may stop before the period ends (a run stopped early); the rules' tables
+        # still cover the whole period, as travellers plan for the days they expect to arrive.
+        self.stop_hours = self.horizon if stop_hours is None else stop_hours
         self.ticks = int(round(self.horizon / self.tick_hours))
         self.days = n_days(scenario)
         self.parties = generate_parties(scenario, make_streams(seed), scale)
@@ -330,10 +345,11 @@ class _Engine:
 
     def day_counter(self, env: simpy.Environment):
         """Tell the progress callback once per simulated day."""
-        for day in range(1, self.days + 1):
+        days = int(round(self.stop_hours / 24.0))
+        for day in range(1, days + 1):
             yield env.timeout(24.0)
             if self.progress is not None:
-                self.progress(day, self.days)
+                self.progress(day, days)
 
     # -- leaving home --------------------------------------------------------------
 
@@ -874,11 +890,11 @@ class _Engine:
         env = simpy.Environment()
         env.process(self.clock(env))
         env.process(self.day_counter(env))
-        env.run(until=self.horizon + self.tick_hours / 2)
+        env.run(until=self.stop_hours + self.tick_hours / 2)
         return Ledger(
             scenario=self.scenario,
             scale=self.scale,
-            horizon_hours=self.horizon,
+            horizon_hours=self.stop_hours,
             parties=self.parties,
             status=self.status.copy(),
             country=self.country.copy(),
@@ -917,12 +933,8 @@ def until_problem(scenario: Scenario, until: dt.date) -> str | None:
 def truncated_scenario(scenario: Scenario, until: dt.date) -> Scenario:
     """The scenario with its period ending on ``until`` (within the period), not validated again.
 
-    Nothing the engine draws depends on days still to come (departures, service
-    times and choices are drawn tick by tick, day by day, from streams that the
-    period's length does not move), so every day up to ``until`` reads as in the
-    whole run; tests/test_truncated_runs.py holds it.  A policy or shock that
-    starts later simply never comes into force, which validation would refuse in
-    a scenario file but is exactly the whole run's state on those days.
+    It is what a run stopped early reports on (see :func:`simulate`); the engine
+    itself runs the whole scenario's rules and stops its clock.
     """
     if (problem := until_problem(scenario, until)) is not None:
         raise ValueError(problem)
@@ -949,17 +961,29 @@ def simulate(
         Called as ``progress(days_done, days_total)`` once per simulated day.
     until
         Stop at the end of this day (within the period): the ledger is that of the
-        whole run up to it (see :func:`truncated_scenario`), at a fraction of the cost.
-        A calibration whose targets all read early days needs no more.
+        whole run up to it, at a fraction of the cost.  A calibration whose targets
+        all read early days needs no more.  Nothing the engine draws depends on days
+        still to come (departures, service times and choices are drawn tick by tick
+        from streams that a stop does not move); what it looks ahead at is the rules,
+        as travellers plan with those known for the day they expect to arrive (a
+        crossing known to open after the stop, say), so the rules' tables are built
+        for the whole period and only the clock stops.  tests/test_truncated_runs.py
+        holds that every day up to ``until`` reads as in the whole run.
     """
-    if until is not None:
-        scenario = truncated_scenario(scenario, until)
     warmup = scenario.period.warmup_days
     simulated = simulated_scenario(scenario)
+    stop_hours = None
+    if until is not None:
+        stopped = simulated_scenario(truncated_scenario(scenario, until))
+        stop_hours = hours_in_period(stopped)
     ledger = _Engine(
         simulated,
         scenario.seed if seed is None else seed,
         scenario.scale if scale is None else scale,
         progress,
+        stop_hours,
     ).run()
+    if until is not None:
+        # Reported on as a scenario whose period ends on ``until``.
+        ledger = dataclasses.replace(ledger, scenario=stopped, stopped_early=True)
     return dataclasses.replace(ledger, warmup_days=warmup)

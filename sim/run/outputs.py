@@ -62,8 +62,10 @@ def daily_table(ledger: Ledger) -> pa.Table:
     def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int, weight: np.ndarray) -> np.ndarray:
         # The engine settles what falls due at the period's last instant (24:00 of its
         # last day, where stay limits counted in whole days often end) within the run,
-        # so it counts on the last day, as the engine dates it.
-        keep = mask & np.isfinite(times) & (times <= ledger.horizon_hours)
+        # so it counts on the last day, as the engine dates it; a run stopped early
+        # leaves it to the next day, as the whole run does (closures begin at 00:00).
+        last = np.nextafter(ledger.horizon_hours, -np.inf) if ledger.stopped_early else ledger.horizon_hours
+        keep = mask & np.isfinite(times) & (times <= last)
         day = day_of(times[keep], days - 1)
         flat = np.bincount(place[keep] * days + day, weights=weight[keep], minlength=n_places * days)
         return flat.reshape(n_places, days) * per_person
