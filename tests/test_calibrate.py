@@ -254,8 +254,7 @@ def test_refine_searches_the_posterior_quantiles_one_parameter_at_a_time() -> No
     record = judge(np.array([[0.5, 0.5, 2.0]]))[0]
     quantiles = [0.1, 0.5, 0.9]
     lines: list[str] = []
-    point, steps = _refine(start, record, result, quantiles, {"lanes"}, judge, _finalist_order("coverage"),
-                           notify=lines.append)
+    point, steps = _refine(start, record, result, quantiles, {"lanes"}, judge, _finalist_order("coverage"), lines.append)
     assert [line.split(":")[0] for line in lines] == ["refine 1/3 a", "refine 2/3 b", "refine 3/3 lanes"]
 
     levels = {n: weighted_quantile(particles[:, k], weights, np.array(quantiles)) for k, n in enumerate(names)}
@@ -276,30 +275,6 @@ def test_refine_searches_the_posterior_quantiles_one_parameter_at_a_time() -> No
     same, none = _refine(best, judge(np.array([[0.9, 0.1, 5.0]]))[0], result, quantiles, {"lanes"}, judge,
                          _finalist_order("coverage"))
     assert same == best and none == []
-
-
-def test_a_refine_margin_keeps_only_gains_larger_than_it() -> None:
-    """``refine_margin``: a step is kept for covering more fit targets, or for an averaged difference
-    (or, choosing by distance, a distance) lower by more than the margin; with 0, the finalists' order."""
-    from sim.calibrate.fit import _refine_improves
-
-    def rerun(coverage: float, difference: float, distance: float = 0.2) -> dict[str, float]:
-        return {"rerun_coverage": coverage, "rerun_mean_relative_difference": difference, "rerun_distance": distance}
-
-    point = rerun(0.9, 0.120)
-    by_coverage = _refine_improves("coverage", 0.01)
-    assert by_coverage(rerun(0.95, 0.200), point)  # more targets covered, however far
-    assert not by_coverage(rerun(0.85, 0.050), point)  # fewer covered, however close
-    assert not by_coverage(rerun(0.9, 0.1105), point)  # 0.0095 better: within the margin
-    assert by_coverage(rerun(0.9, 0.1095), point)  # 0.0105 better
-    assert not by_coverage(rerun(0.9, 0.120, distance=0.1), point)  # a tie is no gain, whatever the distance
-    by_distance = _refine_improves("distance", 0.01)
-    assert not by_distance(rerun(0.9, 0.120, distance=0.195), point)
-    assert by_distance(rerun(0.5, 0.9, distance=0.185), point)
-    # without a margin: the finalists' own order, ties of the difference falling to the distance
-    assert _refine_improves("coverage", 0.0)(rerun(0.9, 0.1199), point)
-    assert _refine_improves("coverage", 0.0)(rerun(0.9, 0.120, distance=0.1), point)
-    assert not _refine_improves("distance", 0.0)(rerun(0.9, 0.120, distance=0.2), point)
 
 
 def test_a_refined_point_is_written_with_its_steps(files: Path) -> None:

@@ -20,7 +20,6 @@ ABC-SMC sampler (:mod:`sim.calibrate.abc`)::
     finalists: 5         # with point: best, particles rerun to choose it
     choose_by: distance  # with point: best, distance | coverage (see below)
     refine: []           # with point: best, posterior quantiles to try (see below)
-    refine_margin: 0.0   # with refine, the gain a value must make to be kept
 
 :func:`calibrate` simulates each particle (the scenario with the particle's
 overrides, run with the particle's seed at the file's scale) on the chosen
@@ -45,9 +44,8 @@ would judge best on those reruns (``choose_by: coverage``: most fit targets whos
 A chosen particle keeps all its values, and in many dimensions no particle need sit
 where a broad posterior's best combination is; ``refine: [0.1, 0.5, 0.9]`` then tries
 each parameter in turn at those quantiles of its posterior, the others held, on the
-finalists' seeds, and keeps a value where ``choose_by`` ranks it better, by more than
-``refine_margin`` unless it covers more fit targets (the steps are recorded in
-``point.json``).
+finalists' seeds, and keeps a value where ``choose_by`` ranks it better (the steps
+are recorded in ``point.json``).
 
 Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default):
 ``posterior.csv``, ``point.json``, ``intervals.csv``, ``generations.txt``,
@@ -175,15 +173,6 @@ class ParamsFile(_Strict):
         description=(
             "With point: best, a search from the chosen finalist: each parameter in turn is tried at these"
             " quantiles of its posterior, rerun on the finalists' seeds, and kept where choose_by ranks it better."
-        ),
-    )
-    refine_margin: _Float = Field(
-        0.0,
-        ge=0,
-        description=(
-            "With refine, how much better a value must be to be kept: more fit targets covered, or as many with"
-            " an averaged relative difference (choose_by: coverage) or a distance (distance) lower by more than"
-            " this; smaller gains are within what a change of seeds moves."
         ),
     )
 
@@ -627,10 +616,7 @@ def calibrate(
         choice: dict[str, Any] = {"point": "best", "choose_by": spec.choose_by, "seeds": final_seeds, "finalists": finalists}
         if spec.refine:
             integer = {p.path for p in spec.priors if p.integer}
-            improves = _refine_improves(spec.choose_by, spec.refine_margin)
-            point, choice["refined"] = _refine(
-                point, winner, result, spec.refine, integer, judge, order, improves, notify
-            )
+            point, choice["refined"] = _refine(point, winner, result, spec.refine, integer, judge, order, notify)
     else:
         point = result.median()
         choice = {"point": "median"}
@@ -651,7 +637,6 @@ def _refine(
     integer: set[str],
     judge: Callable[[np.ndarray], list[dict[str, float]]],
     order: Callable[[dict[str, Any]], tuple[float, ...]],
-    improves: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None,
     notify: Callable[[str], None] | None = None,
 ) -> tuple[dict[str, float], list[dict[str, Any]]]:
     """A coordinate search for a better point inside the posterior, from the chosen finalist.
@@ -660,10 +645,9 @@ def _refine(
     dimensions no particle need be near the best combination: a broad posterior says
     several values are as likely as the particle's.  So each parameter in turn (prior
     order) is tried at the ``quantiles`` of its weighted posterior, the others held; all
-    are judged on the finalists' seeds (``judge``), never the fit report's, and the level
-    ``order`` ranks best is kept when ``improves(level, point so far)``
-    (:func:`_refine_improves`; without it, when ``order`` ranks it strictly better).
-    Returns the point and the steps taken (parameter, from, to, and the rerun's scores).
+    are judged on the finalists' seeds (``judge``), never the fit report's, and a value
+    is kept when ``order`` ranks it strictly better than the point so far.  Returns the
+    point and the steps taken (parameter, from, to, and the rerun's scores).
     """
     current = dict(point)
     best = {k: record[k] for k in ("rerun_distance", "rerun_coverage", "rerun_mean_relative_difference")}
@@ -679,7 +663,7 @@ def _refine(
         theta = np.array([[v if n == name else current[n] for n in result.names] for v in candidates])
         records = judge(theta)
         i = min(range(len(candidates)), key=lambda c: order(records[c]))
-        kept = improves(records[i], best) if improves is not None else order(records[i]) < order(best)
+        kept = order(records[i]) < order(best)
         if kept:
             steps.append({"parameter": name, "from": current[name], "to": candidates[i], **records[i]})
             current[name], best = candidates[i], records[i]
@@ -690,28 +674,6 @@ def _refine(
                 + f" (coverage {best['rerun_coverage']:.0%}, difference {best['rerun_mean_relative_difference']:.3f})"
             )
     return current, steps
-
-
-def _refine_improves(choose_by: str, margin: float) -> Callable[[dict[str, Any], dict[str, Any]], bool]:
-    """Whether a refine step's rerun beats the point so far by more than ``margin``.
-
-    With ``choose_by: coverage``: more fit targets covered, or as many and an averaged
-    relative difference lower by more than ``margin``; with ``distance``: a distance
-    lower by more than ``margin``.  A margin of 0 is the finalists' own order (ties of
-    the averaged difference then fall to the distance).  The averaged difference of a
-    finalist's reruns moves with their seeds, so a step gaining less than that moves a
-    value for the seeds' luck, not for the fit.
-    """
-    order = _finalist_order(choose_by)
-    if margin == 0:
-        return lambda candidate, best: order(candidate) < order(best)
-    if choose_by == "coverage":
-        def better(candidate: dict[str, Any], best: dict[str, Any]) -> bool:
-            if candidate["rerun_coverage"] != best["rerun_coverage"]:
-                return candidate["rerun_coverage"] > best["rerun_coverage"]
-            return candidate["rerun_mean_relative_difference"] < best["rerun_mean_relative_difference"] - margin
-        return better
-    return lambda candidate, best: candidate["rerun_distance"] < best["rerun_distance"] - margin
 
 
 def _finalist_order(choose_by: str) -> Callable[[dict[str, Any]], tuple[float, ...]]:
