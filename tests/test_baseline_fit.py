@@ -31,31 +31,31 @@ SCALE = 0.05
 REPLICATES = 16
 
 #: Targets the baseline misses, and why (see the targets' notes and the scenario's header).
-_GEORGIA_PEAK = (
-    "Georgia's counts on 25-27 Sept (11,200, 10,400, ~10,000) are all its entry points: Upper Lars' car lanes"
-    " (12.3-minute checks, fitted to its queue and the car queue's waits), its 3 foot lanes (~2,160 a day: the"
-    " calibration has no target that reads them) and the ~2,000 assumed air seats a day read ~7,200-7,600;"
-    " Georgia's counts are checks, not fitted"
+_FINLAND_BEFORE = (
+    "Finland's three SE crossings read ~2,300 on Tue 20 Sept and ~3,100 on 21 Sept (reported 3,099 and 4,443):"
+    " the calibration that fits Georgia's counts has Finland's appeal at 5.03 (5.98 before it); at 5.98 they"
+    " read ~2,770 and ~3,840 (four runs at scale 0.05); the calibration before, which left Georgia's counts"
+    " as checks, met both and missed Georgia's 25-27 Sept"
 )
 KNOWN_MISSES: dict[str, str] = {
-    "ge-0925": _GEORGIA_PEAK,
-    "ge-0926": _GEORGIA_PEAK,
-    "ge-0927": _GEORGIA_PEAK,
+    "fi-se-0920": _FINLAND_BEFORE,
+    "fi-se-0921": _FINLAND_BEFORE,
     "kz-onward-air": (
         "~6,000 by air by 25 Sept: few of those in Kazakhstan hold a passport and can pay (passport holders"
         " fly to Georgia or drive to Upper Lars and Finland), and emigrants reach Almaty's and Astana's airports"
-        " a day or more after crossing; the model flies ~700 by then"
+        " a day or more after crossing; the model flies ~1,100 by then"
     ),
 }
 
 #: Overall scores of the shipped baseline (its committed fit report), held so that a change
-#: that worsens the fit is seen.  The 24 fit targets meet the issue's bar (averaged relative
-#: difference at most 0.2, coverage at least 90%: 0.123 and 96%).  All 38 targets: 0.148 and 89%
-#: (34 of 38), one target short of 90%, as Georgia's three counts of 25-27 Sept are missed.
+#: that worsens the fit is seen.  All 38 targets meet the issue's bar (averaged relative
+#: difference at most 0.2, coverage at least 90%: 0.186 and 92%, 35 of 38).  The 28 fit targets:
+#: 0.186 and 89% (25 of 28), one target short of 90%, as Finland's SE crossings on 20-21 Sept
+#: are missed.
 ALL_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
-ALL_COVERAGE_AT_LEAST = 0.89
+ALL_COVERAGE_AT_LEAST = 0.9
 FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
-FIT_COVERAGE_AT_LEAST = 0.9
+FIT_COVERAGE_AT_LEAST = 0.89
 
 
 @pytest.fixture(scope="module")
