@@ -15,7 +15,20 @@ import numpy as np
 import pytest
 from scipy import integrate, stats
 
-from sim.calibrate.abc import ABCResult, Distance, Evaluate, Prior, abc_smc, load_result, weighted_quantile
+from sim.calibrate.abc import (
+    ABCResult,
+    Distance,
+    Evaluate,
+    Prior,
+    _kernel_cholesky,
+    _kernel_log_prior,
+    _propose,
+    abc_smc,
+    load_result,
+    weighted_quantile,
+)
+from sim.calibrate import abc as abc_module
+from sim.scenario.errors import UsageError
 
 # ----------------------------------------------------------------- toy models
 
@@ -271,6 +284,35 @@ def test_weighted_quantile_matches_unweighted_rule() -> None:
 
 
 # ----------------------------------------------------------- (4) reproducibility
+
+
+def test_proposals_reach_a_narrow_support_in_many_dimensions() -> None:
+    """21 uniform priors, a population spread over all of them: ~1 proposal in 2,000 is inside.
+
+    The kernel (twice the population's covariance) keeps each coordinate inside about two
+    times in three, 0.68**21 ~ 3e-4 of proposals inside all 21; a bound on redraw rounds
+    (10,000 once) stopped a 21-parameter calibration after its first generation.
+    """
+    priors = [Prior.uniform(f"p{i}", 0.0, 1.0) for i in range(21)]
+    rng = np.random.default_rng(5)
+    z_old = rng.uniform(size=(200, 21))
+    weights = np.full(200, 1 / 200)
+    chol = _kernel_cholesky(z_old, weights)
+    inside = np.isfinite(_kernel_log_prior(priors, z_old[rng.choice(200, 20_000)] + rng.standard_normal((20_000, 21)) @ chol.T))
+    assert inside.mean() < 2e-3  # the case is as hard as claimed
+    proposals = _propose(np.random.default_rng(6), priors, z_old, weights, chol, 300)
+    assert proposals.shape == (300, 21)
+    assert np.all((proposals >= 0) & (proposals <= 1))
+
+
+def test_proposals_that_never_reach_the_support_are_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(abc_module, "_MAX_DRAWS_PER_PROPOSAL", 1_000)  # the real bound takes a minute to reach
+    priors = [Prior.uniform("a", 0.0, 1.0)]
+    # every ancestor far outside the support, a tiny kernel: no proposal can land inside
+    z_old = np.full((10, 1), 50.0)
+    chol = np.array([[1e-3]])
+    with pytest.raises(UsageError, match="priors: expected the perturbation kernel to land inside"):
+        _propose(np.random.default_rng(0), priors, z_old, np.full(10, 0.1), chol, 1)
 
 
 def test_same_seed_same_posterior_and_seeds_reproduce_stats() -> None:
