@@ -572,7 +572,7 @@ def _propose(
             raise UsageError(
                 f"priors: expected the perturbation kernel to land inside the priors' support, found "
                 f"{count - len(todo)} of {count} proposals inside after {drawn:,} draws "
-                f"({len(z_old[0])} parameters); fewer parameters or wider priors would do"
+                f"({z_old.shape[1]} parameters); fewer parameters or wider priors would do"
             )
         ancestors = rng.choice(len(w_old), size=len(todo), p=w_old)
         z = z_old[ancestors] + rng.standard_normal((len(todo), z_old.shape[1])) @ chol.T
