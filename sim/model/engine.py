@@ -39,6 +39,7 @@ import simpy
 from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
 from sim.model.days import day_of
 from sim.model.departures import hours_in_period, shock_profile
+from sim.model.lookahead import onward_option_value
 from sim.model.ledger import (
     CLAIM_COLUMNS,
     LEG_COLUMNS,
@@ -279,6 +280,7 @@ class _Engine:
         self._open_stride = len(self.alternatives) * self.days
         self._open_column = np.arange(len(self.alternatives), dtype=np.int64) * self.days
         self._usable = self._usable_table()
+        self._option_value = self._option_value_table()
         self._car_parties_anywhere = bool(self.alternatives.car_parties.any())
         self._alternative_numbers = np.arange(len(self.alternatives))
         self.asylum_banks = [LaneBank(scaled_schedule([0.0], [1], scale)) for _ in self.asylum]
@@ -462,6 +464,10 @@ class _Engine:
         total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
         if self._car_parties_anywhere:
             total += self.scenario.choice.leave_car_utility * (alts.car_parties[alt] & parties.car[party][row])
+        if self._option_value is not None:
+            traveller = (parties.car[party] * 2 + parties.can_fly[party]) * _DOCUMENT_MASKS + parties.documents[party]
+            traveller = traveller.astype(np.int64) * self._n_groups + parties.group[party]
+            total += self._option_value[traveller[row], alt]
         return choose_pairs(row, alt, total, parties.draws(party, attempt, "choice"), self._alternative_numbers)
 
     def _usable_table(self) -> np.ndarray:
@@ -487,6 +493,29 @@ class _Engine:
             by_mode = np.where(alts.air, fly, (alts.car == car) | (car & alts.car_parties))
             usable[key] = papers & by_mode & (alts.leaving == leaving) & ever_open
         return usable.reshape(-1, len(alts))
+
+    def _option_value_table(self) -> np.ndarray | None:
+        """Utility of the ways on out of each alternative's country, per kind of party (see :mod:`sim.model.lookahead`).
+
+        Row ``((car * 2 + can_fly) * 16 + documents) * groups + group``; None when people do
+        not look ahead, so that a myopic choice adds nothing.
+        """
+        weight = self.scenario.choice.onward_option_weight
+        if weight == 0:
+            return None
+        alts, countries = self.alternatives, self.scenario.countries
+        n_countries, kinds = len(countries), 4 * _DOCUMENT_MASKS * self._n_groups
+        # _usable's rows by (country left, kind): the ways on a kind may use out of each country.
+        usable_from = self._usable.reshape(n_countries + 1, kinds, len(alts))[1:].transpose(1, 0, 2)
+        return onward_option_value(
+            alts.onward_utility,
+            alts.crossing,
+            alts.country,
+            usable_from,
+            np.array([c.appeal for c in countries]),
+            self._onward_share,
+            weight,
+        )
 
     def _asylum_planned(
         self,

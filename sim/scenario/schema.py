@@ -497,6 +497,15 @@ class Choice(_Strict):
             " parties (car_parties), utils."
         ),
     )
+    onward_option_weight: Float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "How far people look ahead when they choose a country: the weight of the ways on out of it"
+            " (a logsum, see sim.model.lookahead); 0 sees only the next country's appeal, 1 a nested logit."
+        ),
+    )
 
 
 class Who(_Strict):
