@@ -98,6 +98,41 @@ def _draw(rng: random.Random, distribution: str, mean: float, cv: float) -> floa
     return rng.gammavariate(shape, mean / shape)
 
 
+def _option_values(scenario: object, alts: object, accepted: list, options: dict) -> dict:
+    """Per kind of party (car, means to fly, documents, group), what the ways on out of each
+    alternative's country add to its utility (:mod:`sim.model.lookahead`); empty when people
+    do not look ahead.  The ways on are those the kind's options hold whose country ever
+    admits its documents, as the engine's."""
+    import numpy as np
+
+    from sim.model.lookahead import onward_option_value
+
+    weight = scenario.choice.onward_option_weight
+    if weight == 0:
+        return {}
+    countries = scenario.countries
+    groups = len(scenario.people.groups)
+    ever = [[_any_day(accepted[c], g) for g in range(groups)] for c in range(len(countries))]
+    kinds = [(car, fly, documents, g) for car in (False, True) for fly in (False, True) for documents in range(16) for g in range(groups)]
+    usable_from = np.zeros((len(kinds), len(countries), len(alts)), dtype=bool)
+    for k, (car, fly, documents, g) in enumerate(kinds):
+        for c in range(len(countries)):
+            for a in options[(c, car, fly)]:
+                usable_from[k, c, a] = bool(ever[int(alts.country[a])][g] & documents)
+    share = np.array([c.onward_share for c in countries])
+    stay = np.array([c.appeal for c in countries])
+    value = onward_option_value(alts.onward_utility, alts.crossing, alts.country, usable_from, stay, share, weight)
+    return {kind: value[k].tolist() for k, kind in enumerate(kinds)}
+
+
+def _any_day(by_day: list, group: int) -> int:
+    """Every document a country admits for a group on any day of the period (a bit mask)."""
+    mask = 0
+    for day in by_day:
+        mask |= day[group]
+    return mask
+
+
 def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
     """Run the naive model of ``scenario`` (a validated :class:`sim.scenario.schema.Scenario`)."""
     from sim.model.departures import hours_in_period
@@ -158,6 +193,7 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
         ONWARD_FROM: (alts.onward_utility.tolist(), alts.onward_hours.tolist()),
     }
     wait_utility = scenario.choice.wait_hour_utility
+    option_value = _option_values(scenario, alts, accepted, options)
     stay_limit_hours = [c.visa_free_days * 24.0 if c.visa_free_days > 0 else math.inf for c in countries]
     depart, origin, size = parties.depart.tolist(), parties.origin.tolist(), parties.size.tolist()
     group, documents = parties.group.tolist(), parties.documents.tolist()
@@ -180,6 +216,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
             score = row[a] + wait_utility * wait - math.log(-math.log(rng.random() or 1e-300))
             if car[i] and alt_car_parties[a]:
                 score += leave_car
+            if option_value:
+                score += option_value[(car[i], can_fly[i], documents[i], group[i])][a]
             if score > best_score:
                 best, best_score = a, score
         return best
