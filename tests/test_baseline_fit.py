@@ -36,7 +36,8 @@ KNOWN_MISSES: dict[str, str] = {
     "kz-onward-air": (
         "~6,000 by air by 25 Sept: few of those in Kazakhstan hold a passport and can pay (passport holders"
         " fly to Georgia or drive to Upper Lars and Finland), and emigrants reach Almaty's and Astana's airports"
-        " a day or more after crossing; the model flies ~1,200 by then"
+        " a day or more after crossing; the model flies ~1,200 by then. Looking ahead (choice.onward_option_weight)"
+        " meets it only by taking passport holders from Finland and Georgia (calibration/README.md)"
     ),
 }
 
