@@ -101,8 +101,9 @@ def _draw(rng: random.Random, distribution: str, mean: float, cv: float) -> floa
 def _option_values(scenario: object, alts: object, accepted: list, options: dict) -> dict:
     """Per kind of party (car, means to fly, documents, group), what the ways on out of each
     alternative's country add to its utility (:mod:`sim.model.lookahead`); empty when people
-    do not look ahead.  The ways on are those the kind's options hold whose country ever
-    admits its documents, as the engine's."""
+    do not look ahead.  The ways on are those the kind's options hold whose country admits
+    its documents on some day: the engine's, but for ways into a country that takes asylum
+    claims at its border, which the engine counts for everyone and this leaves out."""
     import numpy as np
 
     from sim.model.lookahead import onward_option_value
@@ -111,7 +112,7 @@ def _option_values(scenario: object, alts: object, accepted: list, options: dict
     if weight == 0:
         return {}
     countries = scenario.countries
-    groups = len(scenario.people.groups)
+    groups = len(accepted[0][0])  # the rules' groups (every group the model knows), as parties number them
     ever = [[_any_day(accepted[c], g) for g in range(groups)] for c in range(len(countries))]
     kinds = [(car, fly, documents, g) for car in (False, True) for fly in (False, True) for documents in range(16) for g in range(groups)]
     usable_from = np.zeros((len(kinds), len(countries), len(alts)), dtype=bool)

@@ -13,6 +13,7 @@ import pytest
 
 import sim
 from model_scenarios import network_scenario
+from sim.model.ledger import Decision
 from sim.run.api import resolve_scenario
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -21,6 +22,26 @@ sys.path.insert(0, str(BENCH))
 from naive_simpy import simulate_naive  # noqa: E402
 from queue_peers import compare_network  # noqa: E402
 from run import Plan, fit_line, in_process, render, run_benchmark  # noqa: E402
+
+
+@pytest.mark.parametrize("weight", [0.0, 1.0])
+def test_naive_model_looks_ahead_as_the_engine(weight: float) -> None:
+    """Two equally good countries, one with a flight on (tests/test_lookahead.py): looking ahead, half
+    the parties (those who can fly) lean to it, in the naive model as in the engine."""
+    from test_lookahead import _world
+
+    world = _world(weight)
+    naive = simulate_naive(resolve_scenario(world).scenario, scale=1.0, seed=7).entries_by_country
+    ledger = sim.run(world, seed=7).ledger
+    entered = ledger.legs["decision"] == Decision.ENTERED
+    country = ledger.alternatives.country[ledger.legs["alt"][entered]]
+    persons = ledger.parties.size[ledger.legs["party"][entered]]
+    engine_x, engine_y = (float(persons[country == c].sum()) for c in (0, 1))
+    naive_share, engine_share = naive["XA"] / (naive["XA"] + naive["YB"]), engine_x / (engine_x + engine_y)
+    # Myopic: an even split; looking ahead: 0.5 x 0.74 + 0.5 x 0.5 = 0.62 (binomial noise ~0.005 each).
+    expected = 0.5 if weight == 0 else 0.62
+    assert naive_share == pytest.approx(expected, abs=0.03)
+    assert engine_share == pytest.approx(expected, abs=0.03)
 
 
 def test_naive_model_accounts_for_everyone_and_enters_as_many_as_the_engine() -> None:

@@ -39,7 +39,6 @@ import simpy
 from sim.model.crossings import CrossingMode, ServiceLaws, build_crossing_modes, service_hours
 from sim.model.days import day_of
 from sim.model.departures import hours_in_period, shock_profile
-from sim.model.lookahead import onward_option_value
 from sim.model.ledger import (
     CLAIM_COLUMNS,
     LEG_COLUMNS,
@@ -49,6 +48,7 @@ from sim.model.ledger import (
     Status,
     Table,
 )
+from sim.model.lookahead import onward_option_value
 from sim.model.policies import (
     asylum_policies,
     concerns,
