@@ -465,9 +465,8 @@ class _Engine:
         if self._car_parties_anywhere:
             total += self.scenario.choice.leave_car_utility * (alts.car_parties[alt] & parties.car[party][row])
         if self._option_value is not None:
-            traveller = (parties.car[party] * 2 + parties.can_fly[party]) * _DOCUMENT_MASKS + parties.documents[party]
-            traveller = traveller.astype(np.int64) * self._n_groups + parties.group[party]
-            total += self._option_value[traveller[row], alt]
+            # The option table's rows are _usable's without the country left: the party's kind within it.
+            total += self._option_value[kind[row] % len(self._option_value), alt]
         return choose_pairs(row, alt, total, parties.draws(party, attempt, "choice"), self._alternative_numbers)
 
     def _usable_table(self) -> np.ndarray:
