@@ -114,7 +114,9 @@ def _option_values(scenario: object, alts: object, accepted: list, options: dict
     countries = scenario.countries
     groups = len(accepted[0][0])  # the rules' groups (every group the model knows), as parties number them
     ever = [[_any_day(accepted[c], g) for g in range(groups)] for c in range(len(countries))]
-    kinds = [(car, fly, documents, g) for car in (False, True) for fly in (False, True) for documents in range(16) for g in range(groups)]
+    kinds = [
+        (car, fly, documents, g) for car in (False, True) for fly in (False, True) for documents in range(16) for g in range(groups)
+    ]
     usable_from = np.zeros((len(kinds), len(countries), len(alts)), dtype=bool)
     for k, (car, fly, documents, g) in enumerate(kinds):
         for c in range(len(countries)):

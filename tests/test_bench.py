@@ -13,7 +13,6 @@ import pytest
 
 import sim
 from model_scenarios import network_scenario
-from sim.model.ledger import Decision
 from sim.run.api import resolve_scenario
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
@@ -32,11 +31,10 @@ def test_naive_model_looks_ahead_as_the_engine(weight: float) -> None:
 
     world = _world(weight)
     naive = simulate_naive(resolve_scenario(world).scenario, scale=1.0, seed=7).entries_by_country
-    ledger = sim.run(world, seed=7).ledger
-    entered = ledger.legs["decision"] == Decision.ENTERED
-    country = ledger.alternatives.country[ledger.legs["alt"][entered]]
-    persons = ledger.parties.size[ledger.legs["party"][entered]]
-    engine_x, engine_y = (float(persons[country == c].sum()) for c in (0, 1))
+    daily = sim.run(world, seed=7).daily.to_pylist()
+    engine_x, engine_y = (
+        sum(row["value"] for row in daily if row["place"] == iso and row["measure"] == "entries") for iso in ("XA", "YB")
+    )
     naive_share, engine_share = naive["XA"] / (naive["XA"] + naive["YB"]), engine_x / (engine_x + engine_y)
     # Myopic: an even split; looking ahead: 0.5 x 0.74 + 0.5 x 0.5 = 0.62 (binomial noise ~0.005 each).
     expected = 0.5 if weight == 0 else 0.62
