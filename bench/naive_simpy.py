@@ -197,7 +197,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
     }
     wait_utility = scenario.choice.wait_hour_utility
     option_value = _option_values(scenario, alts, accepted, options)
-    stay_limit_hours = [c.visa_free_days * 24.0 if c.visa_free_days > 0 else math.inf for c in countries]
+    # a stay that border runs renew (visa_runs) forces no one out, as in the engine
+    stay_limit_hours = [c.visa_free_days * 24.0 if c.visa_free_days > 0 and not c.visa_runs else math.inf for c in countries]
     depart, origin, size = parties.depart.tolist(), parties.origin.tolist(), parties.size.tolist()
     group, documents = parties.group.tolist(), parties.documents.tolist()
     car, can_fly, patience = parties.car.tolist(), parties.can_fly.tolist(), parties.patience.tolist()

@@ -241,6 +241,13 @@ def _progress_bar(*, enabled: bool, label: str, unit: str = "day") -> Iterator[C
 )
 @click.option("--independent", is_flag=True, help="Independent seeds for POLICY (no common random numbers).")
 @click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY.PATH=VALUE",
+    help="Override one value in both scenarios, e.g. period.end=2023-03-31 (repeatable).",
+)
+@click.option(
     "--posterior", "posterior", default=None, metavar="CALIBRATION",
     help="Run each replicate with a draw of this calibration folder's posterior (e.g. calibration/fitted/"
     "mobilization-2022), the same for both sides, so the answer carries the parameters' uncertainty.",
@@ -258,6 +265,7 @@ def compare(
     scale: float | None,
     patterns: tuple[str, ...],
     independent: bool,
+    overrides: tuple[str, ...],
     posterior: str | None,
     out: Path | None,
     quiet: bool,
@@ -265,9 +273,10 @@ def compare(
     """Compare POLICY with BASE: paired differences with 95% intervals over replicates.
 
     Each replicate runs both scenarios with the same seed (common random numbers), so
-    a difference is the policy's, not noise.  With --posterior each replicate also runs
-    both in one world drawn from a calibration's posterior, and the table adds the
-    5–95% range of the replicates' differences: the effect across the worlds that fit.
+    a difference is the policy's, not noise.  --set changes both alike (a longer
+    period, say).  With --posterior each replicate also runs both in one world drawn
+    from a calibration's posterior, and the table adds the 5–95% range of the
+    replicates' differences: the effect across the worlds that fit.
     """
     from fnmatch import fnmatch
 
@@ -275,8 +284,14 @@ def compare(
     from sim.run.measures import possible_measures, unmatched_pattern
     from sim.run.posterior import load_posterior
 
-    sides = [load_scenario(base), load_scenario(policy)]
+    sides = [load_scenario(base, overrides), load_scenario(policy, overrides)]
     drawn = None if posterior is None else load_posterior(posterior)
+    for text in overrides if drawn is not None else ():
+        if (key := text.partition("=")[0].strip()) in drawn.names:
+            raise UsageError(
+                f"--set {key}: expected a parameter the posterior of {posterior} does not vary, since its draws"
+                f" would overwrite it, found one it varies"
+            )
     # A pattern is checked against the names runs can have, before any run is spent on it.
     names = sorted(set().union(*(possible_measures(side.scenario) for side in sides)))
     for pattern in patterns:

@@ -112,3 +112,26 @@ def test_a_measure_pattern_matching_nothing_is_a_mistake(cli, workdir: Path) -> 
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--measure: expected a pattern matching a measure" in result.stderr and "'entires.*'" in result.stderr
     assert not (workdir / "cmp").exists()
+
+
+def test_set_changes_both_sides_alike(cli, workdir: Path) -> None:
+    """``compare --set`` is the comparison of the two scenarios as both would be with the change: a longer
+    period here, which a policy file alone could not set (its days must be the base's)."""
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    small = {**BASE, "scale": 0.02, "period": {"start": "2022-09-14", "end": "2022-10-01"}}
+    for name, data in (("base.yaml", small), ("policy.yaml", {**small, "name": "open", "policies": POLICY["policies"]})):
+        with open(workdir / name, "w", encoding="utf-8") as handle:
+            yaml.dump(data, handle)
+    longer = cli("compare", "base.yaml", "policy.yaml", "-n", "2", "--set", "period.end=2022-10-10", "--out", "long", "-q")
+    assert longer.exit_code == 0, longer.stderr
+    wider = {**small, "period": {"start": "2022-09-14", "end": "2022-10-10"}}
+    expected = compare(wider, {**wider, "name": "open", "policies": POLICY["policies"]}, replicates=2)
+    saved = json.loads((workdir / "long" / "compare.json").read_text())
+    assert {m["measure"]: m["difference"] for m in saved["measures"]} == {r.measure: r.difference for r in expected.rows}
+    short = compare(small, {**small, "name": "open", "policies": POLICY["policies"]}, replicates=2)
+    # Finland's ban from 30 Sept: two days of it in the files' period, eleven in the longer one
+    assert expected.row("entries.FI").difference > short.row("entries.FI").difference > 0
+    wrong = cli("compare", "base.yaml", "policy.yaml", "-n", "1", "--set", "period.ends=2022-10-10")
+    assert wrong.exit_code == 2 and len(wrong.stderr.strip().splitlines()) == 1 and "period.ends" in wrong.stderr

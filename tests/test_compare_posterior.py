@@ -113,3 +113,14 @@ def test_compare_command_with_a_posterior(cli, workdir: Path) -> None:
     missing = cli("compare", "base.yaml", "policy.yaml", "-n", "2", "--posterior", "nowhere")
     assert missing.exit_code == 2 and len(missing.stderr.strip().splitlines()) == 1
     assert "nowhere: expected a calibration folder" in missing.stderr
+
+
+def test_a_set_of_a_parameter_the_posterior_varies_is_refused(cli, workdir: Path) -> None:
+    from ruamel.yaml import YAML
+
+    with open(workdir / "base.yaml", "w", encoding="utf-8") as handle:
+        YAML(typ="safe", pure=True).dump({**BASE, "scale": 0.02}, handle)
+    write_calibration(workdir / "cal")
+    result = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", "countries.GE.appeal=2")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--set countries.GE.appeal: expected a parameter the posterior of cal does not vary" in result.stderr

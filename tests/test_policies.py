@@ -248,6 +248,57 @@ def test_stay_limit_ends_every_stay_in_time(limit_from: int, dwell: int) -> None
     assert (ledger.status[party[baseline]] == Status.RETURNED_HOME).all()
 
 
+def _visa_run_world(visa_runs: bool, policies: list[dict]) -> dict:
+    """Emigrants who would stay in KZ for good, under its 90 visa-free days, over 200 days."""
+    return policy_world(
+        days=200,
+        countries=[
+            country(
+                "KZ", visa_free_days=90, visa_runs=visa_runs, onward_share=0.5, return_share=0.25,
+                dwell_days={"distribution": "fixed", "mean": 10_000},
+            ),
+            country("KG"),
+        ],
+        crossings=[
+            crossing("x", "KZ", foot=lanes(4, 1.0)),
+            crossing("z", "KG", from_="KZ", lat=50.0, lon=42.0, foot=lanes(4, 1.0)),
+        ],
+        departures={"pool_persons": 2000, "pool_hazard_per_day": 0.02},
+        policies=policies,
+        tick_minutes=240,
+    )
+
+
+def test_visa_runs_renew_the_visa_free_stay_but_not_a_stay_limit() -> None:
+    """Kazakhstan's 2022 rule against its 2023 one (``visa_runs``), with 10,000-day stays.
+
+    Expectations (exact):
+
+    * visa-free days that border runs renew force no one out: nobody leaves KZ;
+    * without the renewal every emigrant who entered by day 110 has left by entry + 90 days;
+    * a ``stay_limit`` of 90 days from day 0 caps the renewed stay: the ledger's moves and
+      final states are exactly those of the country's 90 days without renewal (the same
+      deadline, and the same draws for the split that follows).
+    """
+    renewed = sim.run(_visa_run_world(True, []))
+    capped = sim.run(_visa_run_world(False, []))
+    limited = sim.run(_visa_run_world(True, [{"kind": "stay_limit", "country": "KZ", "from": day(0), "days": 90}]))
+    for result in (renewed, capped, limited):
+        assert_accounted(result)
+    kz = country_index(renewed, "KZ")
+    assert not (renewed.ledger.moves["country"] == kz).any()
+    assert entries_into(renewed, "KZ").sum() > 500
+    entered = entries_into(capped, "KZ")
+    legs, moves = capped.ledger.legs, capped.ledger.moves
+    early = entered & (legs["leave"] <= 110 * 24.0)
+    left_at = dict(zip(moves["party"][moves["country"] == kz].tolist(), moves["time"][moves["country"] == kz].tolist()))
+    for party, entry in zip(legs["party"][early].tolist(), legs["leave"][early].tolist()):
+        assert left_at[party] == pytest.approx(entry + 90 * 24.0, abs=1e-6)
+    for key in ("party", "country", "time", "kind"):
+        np.testing.assert_array_equal(limited.ledger.moves[key], capped.ledger.moves[key])
+    np.testing.assert_array_equal(limited.ledger.status, capped.ledger.status)
+
+
 # -- asylum --------------------------------------------------------------------------------
 
 
@@ -499,6 +550,27 @@ def test_capacity_changes_set_the_daily_throughput_of_a_saturated_crossing() -> 
     start, service = legs["start"][served], (legs["leave"] - legs["start"])[served]
     minutes = np.where((start >= 20 * 24.0), 5.0, 6.0)
     np.testing.assert_allclose(service * 60.0, minutes, rtol=1e-9)
+
+
+def test_a_lanes_factor_multiplies_the_modes_own_lanes() -> None:
+    """``lanes_factor`` 1.5 on 2 lanes is 3 lanes (rounded, at least 1): the run is exactly that of ``lanes: 3``,
+    and a factor of 0.1 leaves one lane, not none."""
+
+    def world(change: dict) -> dict:
+        return policy_world(
+            days=20,
+            countries=[country("KZ")],
+            crossings=[crossing("x", "KZ", hours=2, car=lanes(2, 6.0))],
+            departures={"pool_persons": 0, "baseline_per_day": 1000},
+            people={"car_share": 1},
+            policies=[{"kind": "capacity", "crossing": "x", "mode": "car", "from": day(10), **change}],
+        )
+
+    factor, count = sim.run(world({"lanes_factor": 1.5})), sim.run(world({"lanes": 3}))
+    assert factor.daily.equals(count.daily)
+    assert daily(factor, "x", "entries")[12] == pytest.approx(3 * 1440 / 6.0, abs=3)
+    one = sim.run(world({"lanes_factor": 0.1}))
+    assert daily(one, "x", "entries")[12] == pytest.approx(1440 / 6.0, abs=1)
 
 
 # -- entry with who --------------------------------------------------------------------------

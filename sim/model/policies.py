@@ -29,6 +29,7 @@ from sim.scenario.schema import (
     EntryPolicy,
     ExitScreeningPolicy,
     Group,
+    MAX_LANES,
     Mode,
     Scenario,
     StayLimitPolicy,
@@ -165,16 +166,19 @@ def stay_limit_days(scenario: Scenario) -> np.ndarray:
     """Stay limit in force per country, day and group, days (``inf`` where none).
 
     A limit is a country's visa-free stay (0 means a visa is needed and sets no
-    limit), an entry policy's ``visa_free_days``, or a ``stay_limit`` policy.
+    limit; nor does a stay that border runs renew, ``visa_runs``), an entry
+    policy's ``visa_free_days`` (renewed alike), or a ``stay_limit`` policy, which
+    caps the stay however it was renewed.
     """
     days = n_days(scenario)
     index = {country.iso: i for i, country in enumerate(scenario.countries)}
     limit = np.full((len(scenario.countries), days, len(GROUPS)), np.inf)
     for i, country in enumerate(scenario.countries):
-        if country.visa_free_days > 0:
+        if country.visa_free_days > 0 and not country.visa_runs:
             limit[i] = country.visa_free_days
+    renewed = {country.iso for country in scenario.countries if country.visa_runs}
     for policy in scenario.policies:
-        if isinstance(policy, EntryPolicy) and policy.visa_free_days is not None:
+        if isinstance(policy, EntryPolicy) and policy.visa_free_days is not None and policy.country not in renewed:
             value = policy.visa_free_days if policy.visa_free_days > 0 else np.inf
             limit[index[policy.country], policy_days(scenario, policy)][:, _group_flags(policy.who)] = value
         elif isinstance(policy, StayLimitPolicy):
@@ -247,6 +251,8 @@ def lane_days(scenario: Scenario, alternatives: list[tuple[int, Mode]], open_in_
                     factor[span] = 24.0 / policy.seats_per_day
                 if policy.lanes is not None:
                     lanes[span] = policy.lanes
+                if policy.lanes_factor is not None:
+                    lanes[span] = min(MAX_LANES, max(1, round(spec.lanes * policy.lanes_factor)))
                 if policy.service_mean_minutes is not None:
                     factor[span] = policy.service_mean_minutes / spec.service.mean_minutes
         lanes = np.where(open_in_force[a], lanes, 0)

@@ -108,6 +108,7 @@ _CULPRIT_KEYS = {
     "date_order": ("end", "until"),
     "shares_sum": ("groups",),
     "visa_share": ("schengen_visa_share",),
+    "stay_window": ("days",),
 }
 
 

@@ -111,6 +111,8 @@ Int = Annotated[int, Strict()]
 """A whole number, strictly: ``true``, ``"12"`` and ``12.0`` are problems."""
 Float = Annotated[float, Strict(), AllowInfNan(False)]
 """A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
+Bool = Annotated[bool, Strict()]
+"""``true`` or ``false``, strictly: ``"yes"``, ``1`` and ``"true"`` are problems."""
 
 
 def _a_week(factors: list[float]) -> list[float]:
@@ -218,6 +220,14 @@ class Country(_Strict):
         description="Documents that admit a Russian citizen when no policy says otherwise."
     )
     visa_free_days: Int = Field(ge=0, description="Visa-free stay, days (0: a visa is needed).")
+    visa_runs: Bool = Field(
+        False,
+        description=(
+            "Whether a border run (leaving and re-entering at once) renews the visa-free stay, as it did in"
+            " Kazakhstan until 27 Jan 2023: the visa-free days then force no one out (the run itself is not"
+            " simulated). A stay_limit policy caps the whole stay, runs or not."
+        ),
+    )
     appeal: Float = Field(0.0, description="Destination appeal in the route-choice utility (utils).")
     refusal_share: Float = Field(
         0.0, ge=0, le=1, description="Share of otherwise admissible parties refused anyway."
@@ -271,7 +281,7 @@ class ModeSpec(_Strict):
         ge=1, le=MAX_LANES, description="Parallel lanes (booths) serving this mode, outbound to the destination."
     )
     service: ServiceTime = Field(description="Service time per unit: a car for car, a person for foot, bus and boat.")
-    car_parties: bool = Field(
+    car_parties: Bool = Field(
         False,
         description=(
             "Parties travelling by car may also leave their car and cross in this mode (foot, bus or boat),"
@@ -574,6 +584,15 @@ class CapacityPolicy(_PolicyBase):
     crossing: str = Field(description="Id of the crossing.")
     mode: Mode = Field(description="The mode whose capacity changes.")
     lanes: Int | None = Field(None, ge=1, le=MAX_LANES, description="Lanes while in force.")
+    lanes_factor: Float | None = Field(
+        None,
+        gt=0,
+        le=100,
+        description=(
+            "Lanes while in force as a multiple of the mode's own (rounded, at least one): 2 doubles them, whatever"
+            " a calibration or --set made them; not with lanes."
+        ),
+    )
     service_mean_minutes: Float | None = Field(
         None, gt=0, le=MAX_SERVICE_MINUTES, description="Mean service time while in force, minutes."
     )
@@ -581,7 +600,10 @@ class CapacityPolicy(_PolicyBase):
 
 
 class StayLimitPolicy(_PolicyBase):
-    """A cap on how long a party may stay (e.g. Kazakhstan's 90 days in any 180): it moves on or goes home."""
+    """A cap on how long a party may stay (e.g. Kazakhstan's 90 days in any 180): it moves on or goes home.
+
+    Unlike a country's ``visa_free_days``, a border run does not renew it (``Country.visa_runs``).
+    """
 
     kind: Literal["stay_limit"]
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
@@ -589,6 +611,16 @@ class StayLimitPolicy(_PolicyBase):
     window_days: Int = Field(
         180, ge=1, description="Rolling window, days (one stay per party in a run: the cap applies to it)."
     )
+
+    @model_validator(mode="after")
+    def _days_within_window(self) -> "StayLimitPolicy":
+        if self.days > self.window_days:
+            raise PydanticCustomError(
+                "stay_window",
+                "expected days <= window_days ({w}), found {d}",
+                {"w": self.window_days, "d": self.days},
+            )
+        return self
 
 
 class AsylumPolicy(_PolicyBase):
@@ -598,7 +630,7 @@ class AsylumPolicy(_PolicyBase):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO code of the country.")
     who: Who = Field(default_factory=Who, description="Who may claim.")
     claim_share: Float = Field(ge=0, le=1, description="Share of those who may claim, on entry, who do.")
-    at_border: bool = Field(
+    at_border: Bool = Field(
         False, description="Claims can be made at the border by those the entry rules would refuse."
     )
     decisions_per_day: Float = Field(gt=0, description="Decisions a day, persons.")
@@ -840,14 +872,16 @@ def reference_problems(scenario: Scenario) -> ProblemList:
 def _capacity_problems(where: tuple[str | int, ...], policy: CapacityPolicy) -> ProblemList:
     """Air changes seats; other modes change lanes or service time; at least one thing changes."""
     if policy.mode is Mode.air:
-        wrong = [k for k in ("lanes", "service_mean_minutes") if getattr(policy, k) is not None]
+        wrong = [k for k in ("lanes", "lanes_factor", "service_mean_minutes") if getattr(policy, k) is not None]
         missing = policy.seats_per_day is None
     else:
         wrong = ["seats_per_day"] if policy.seats_per_day is not None else []
-        missing = policy.lanes is None and policy.service_mean_minutes is None
+        missing = policy.lanes is None and policy.lanes_factor is None and policy.service_mean_minutes is None
     problems: ProblemList = [((*where, k), f"expected no {k} for mode {policy.mode.value}, found one") for k in wrong]
+    if policy.lanes is not None and policy.lanes_factor is not None:
+        problems.append(((*where, "lanes_factor"), "expected lanes or lanes_factor, found both"))
     if missing:
-        what = "seats_per_day" if policy.mode is Mode.air else "lanes or service_mean_minutes"
+        what = "seats_per_day" if policy.mode is Mode.air else "lanes, lanes_factor or service_mean_minutes"
         problems.append(((*where,), f"expected {what} to change, found nothing"))
     return problems
 
