@@ -613,7 +613,8 @@ def calibrate(
         row = outcome.report.summary[use]
         click.echo(
             f"fit report, {use} targets ({row['targets']}): mean relative difference "
-            f"{row['mean_relative_difference']:.3f}, coverage {row['coverage']:.0%}"
+            f"{row['mean_relative_difference']:.3f}, coverage {row['coverage']:.0%}, medians in the reported range"
+            f" {row['medians_inside']:.0%}"
         )
     click.echo(f"wrote {folder}")
 

@@ -112,10 +112,13 @@ def test_fit_report_numbers_are_those_of_its_runs(files: Path) -> None:
                             ("relative_difference", "relative_difference")):
             assert float(row[column]) == pytest.approx(expected[key], rel=1e-5), (row["id"], column)
         assert row["covered"] == ("yes" if expected["covered"] else "no")
+        assert row["median_inside"] == ("yes" if expected["median_inside"] else "no")
+        assert float(row["runs_inside"]) == pytest.approx(expected["runs_inside"], rel=1e-5)
     overall = summarise(scores)
     for use in ("fit", "all"):
         assert saved["overall"][use]["mean_relative_difference"] == pytest.approx(overall[use]["mean_relative_difference"])
         assert saved["overall"][use]["coverage"] == pytest.approx(overall[use]["coverage"])
+        assert saved["overall"][use]["medians_inside"] == pytest.approx(overall[use]["medians_inside"])
     assert report.summary == overall
 
 

@@ -170,6 +170,19 @@ def test_score_value_off_target():
     assert result["covered"] is False  # 132 > 110
 
 
+def test_coverage_is_looser_than_a_median_in_range():
+    """A band that meets the reported one with one run in five is covered; its median is not inside."""
+    wide = score(VALUE, [60, 70, 80, 85, 100])  # reported 90–110: only 100 in range
+    assert wide["covered"] is True and wide["median_inside"] is False
+    assert wide["runs_inside"] == pytest.approx(0.2)
+    centred = score(VALUE, [80, 90, 100, 110, 120])
+    assert centred["median_inside"] is True and centred["runs_inside"] == pytest.approx(0.6)
+    assert summarise([wide, centred])["all"]["medians_inside"] == pytest.approx(0.5)
+    assert summarise([wide, centred])["all"]["coverage"] == 1.0
+    empty = score(VALUE, [float("nan")])
+    assert empty["median_inside"] is False and empty["runs_inside"] != empty["runs_inside"]
+
+
 def test_score_band_edges_meet():
     # The 90% band [110, 110] touches the reported band at 110: covered.
     assert score(VALUE, [110.0] * 4)["covered"] is True
@@ -204,7 +217,9 @@ def test_summarise():
         score(RANGE, [np.nan]),  # check: unresolved
     ]
     report = summarise(scores)
-    assert report["fit"] == {"targets": 2, "mean_relative_difference": 0.25, "coverage": 0.5, "unresolved": 0}
+    assert report["fit"] == {
+        "targets": 2, "mean_relative_difference": 0.25, "coverage": 0.5, "medians_inside": 0.5, "unresolved": 0
+    }
     assert report["check"]["targets"] == 2
     assert report["check"]["mean_relative_difference"] == pytest.approx(6 / 45)
     assert report["check"]["coverage"] == 0.0 and report["check"]["unresolved"] == 1

@@ -412,6 +412,7 @@ def _write_report(folder: Path, report: FitReport, items: Sequence[Target], meta
     writer.writerow([
         "id", "use", "place", "measure", "aggregate", "from", "until", "reported", "reported_low", "reported_high",
         "simulated_median", "simulated_p5", "simulated_p95", "runs", "relative_difference", "covered",
+        "median_inside", "runs_inside",
     ])
     for t, s in zip(items, report.scores):
         first, last = t.window
@@ -420,6 +421,7 @@ def _write_report(folder: Path, report: FitReport, items: Sequence[Target], meta
             t.id, t.use, "+".join(t.places), t.measure, t.aggregate, first.isoformat(), last.isoformat(), reported,
             _number(s["reported_low"]), _number(s["reported_high"]), _number(s["median"]), _number(s["low"]),
             _number(s["high"]), s["n"], _number(s["relative_difference"]), "yes" if s["covered"] else "no",
+            "yes" if s["median_inside"] else "no", _number(s["runs_inside"]),
         ])
     csv_path = folder / "fit_report.csv"
     write_file_atomic(csv_path, buffer.getvalue())

@@ -383,8 +383,11 @@ def score(target: Target, values: Sequence[float] | np.ndarray) -> dict[str, Any
         ``id``, ``use``, ``n`` (finite values), ``median``, ``low`` and ``high``
         (5th and 95th percentiles: the 90% band), ``reported_low``,
         ``reported_high`` (the reported band), ``reference`` (value or midpoint),
-        ``relative_difference`` and ``covered`` (the 90% band meets the reported
-        band).  With no finite value: NaN median and difference, not covered.
+        ``relative_difference``, ``covered`` (the 90% band meets the reported
+        band), ``median_inside`` (the median lies in the reported band: a stricter
+        test than coverage, which a wide band passes with few runs in range) and
+        ``runs_inside`` (the share of runs in the reported band).  With no finite
+        value: NaN median, difference and share, not covered, not inside.
     """
 
     array = np.asarray(values, dtype=float)
@@ -400,7 +403,10 @@ def score(target: Target, values: Sequence[float] | np.ndarray) -> dict[str, Any
         "reference": reference,
     }
     if array.size == 0:
-        return {**result, "median": math.nan, "low": math.nan, "high": math.nan, "relative_difference": math.nan, "covered": False}
+        return {
+            **result, "median": math.nan, "low": math.nan, "high": math.nan, "relative_difference": math.nan,
+            "covered": False, "median_inside": False, "runs_inside": math.nan,
+        }
     median = float(np.median(array))
     low, high = (float(q) for q in np.quantile(array, [0.05, 0.95]))
     if target.range is not None:
@@ -414,6 +420,8 @@ def score(target: Target, values: Sequence[float] | np.ndarray) -> dict[str, Any
         "high": high,
         "relative_difference": distance / reference,
         "covered": bool(low <= reported_high and high >= reported_low),
+        "median_inside": bool(reported_low <= median <= reported_high),
+        "runs_inside": float(np.mean((array >= reported_low) & (array <= reported_high))),
     }
 
 
@@ -425,7 +433,8 @@ def score_all(targets: Iterable[Target], dailies: Sequence[pa.Table]) -> list[di
 
 def summarise(scores: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]]:
     """The overall report: per ``use`` (``fit``, ``check``) and for ``all``, the number of
-    targets, the mean relative difference and the share of targets covered.
+    targets, the mean relative difference, the share of targets covered, and the share
+    whose median lies in the reported band (``medians_inside``).
 
     Targets without a finite value count as not covered and are left out of the
     mean difference (``unresolved`` counts them).
@@ -439,6 +448,7 @@ def summarise(scores: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, float]
             "targets": len(group),
             "mean_relative_difference": float(np.mean(differences)) if differences else math.nan,
             "coverage": float(np.mean([bool(s["covered"]) for s in group])) if group else math.nan,
+            "medians_inside": float(np.mean([bool(s["median_inside"]) for s in group])) if group else math.nan,
             "unresolved": len(group) - len(differences),
         }
     return report
@@ -450,16 +460,21 @@ def format_report(scores: Sequence[Mapping[str, Any]]) -> str:
     def number(x: float) -> str:
         return f"{x:,.0f}" if not math.isfinite(x) or abs(x) >= 100 else f"{x:.1f}"
 
-    lines = [f"{'target':<28} {'use':<5} {'reported':>19} {'median':>10} {'90% band':>21} {'rel.diff':>8}  covered"]
+    lines = [
+        f"{'target':<28} {'use':<5} {'reported':>19} {'median':>10} {'90% band':>21} {'rel.diff':>8}  covered"
+        "  runs in range"
+    ]
     for s in scores:
         reported = f"{number(s['reported_low'])}–{number(s['reported_high'])}"
         band = f"{number(s['low'])}–{number(s['high'])}"
+        inside = f"{s['runs_inside']:.0%}" if math.isfinite(s["runs_inside"]) else "n/a"
         lines.append(
             f"{s['id']:<28} {s['use']:<5} {reported:>19} {number(s['median']):>10} {band:>21} "
-            f"{s['relative_difference']:>8.2f}  {'yes' if s['covered'] else 'no'}"
+            f"{s['relative_difference']:>8.2f}  {'yes' if s['covered'] else 'no':<7}  {inside}"
         )
     for name, row in summarise(scores).items():
         lines.append(
-            f"{name}: {row['targets']} targets, mean relative difference {row['mean_relative_difference']:.3f}, coverage {row['coverage']:.2f}"
+            f"{name}: {row['targets']} targets, mean relative difference {row['mean_relative_difference']:.3f}, coverage"
+            f" {row['coverage']:.2f}, medians in the reported range {row['medians_inside']:.2f}"
         )
     return "\n".join(lines)

@@ -57,7 +57,8 @@ def fit_report_figure(
     subtitle = (
         f"{meta['scenario_name']}{' (' + meta['label'] + ')' if meta.get('label') else ''}, {meta['replicates']} runs, "
         f"seeds from {meta['seed']}, scale {meta['scale']:g}  ·  mean rel. difference {fit['mean_relative_difference']:.2f} (fit), "
-        f"{every['mean_relative_difference']:.2f} (all); coverage {fit['coverage']:.0%}, {every['coverage']:.0%}"
+        f"{every['mean_relative_difference']:.2f} (all); coverage {fit['coverage']:.0%}, {every['coverage']:.0%}; "
+        f"medians in range {fit['medians_inside']:.0%}, {every['medians_inside']:.0%}"
     )
     fig, (ax,) = new_figure("Simulated against reported figures, target by target", subtitle, height_in=height)
     y = np.arange(n)[::-1]
