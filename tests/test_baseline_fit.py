@@ -42,17 +42,23 @@ KNOWN_MISSES: dict[str, str] = {
 }
 
 #: Overall scores of the shipped baseline (its committed fit report), held so that a change
-#: that worsens the fit is seen.  All 38 targets: averaged relative difference 0.160, coverage
-#: 97% (37 of 38); the 28 fit targets: 0.159 and 96% (27 of 28).  Both meet the issue's bar
-#: (at most 0.2, at least 90%), and so on three other sets of 16 seeds (--seed 1, 2, 3: all
-#: 0.156-0.168 and 92-97%, fit 89-96%).
+#: that worsens the fit is seen.  All 38 targets: averaged relative difference 0.152, coverage
+#: 97% (37 of 38), medians in the reported range 71%; the 28 fit targets: 0.149, 96% (27 of 28)
+#: and 64%.  Both meet the issue's bar (at most 0.2, at least 90%), and so on three other sets
+#: of 16 seeds (--seed 1, 2, 3: all 0.151-0.161 and 92-97%; fit 0.145-0.159 and 89-96%).
 ALL_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
 ALL_COVERAGE_AT_LEAST = 0.9
 FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST = 0.2
 FIT_COVERAGE_AT_LEAST = 0.9
+#: Coverage is lenient (a wide band meets a range with one run of 16 in it), so the medians in range
+#: are held too, a target or so below the shipped 27 of 38 and 18 of 28.
+ALL_MEDIANS_INSIDE_AT_LEAST = 26 / 38
+FIT_MEDIANS_INSIDE_AT_LEAST = 17 / 28
 
 #: Assumed inputs set by hand after the calibration, as the calibration ran them: regular
-#: travellers' documents (the scenario's comments and calibration/README.md say why).
+#: travellers' documents (the scenario's comments and calibration/README.md say why).  The
+#: calibration's own report was rerun with them against the targets as they stand (the
+#: simulated values do not depend on a target's reported value or tolerance).
 CALIBRATED_WITH: dict[str, float] = {
     "departures.baseline_people.international_passport_share": 0.45,
     "departures.baseline_people.schengen_visa_share": 0.39,
@@ -99,6 +105,8 @@ def test_overall_fit_is_held(scores: dict[str, dict]) -> None:
     assert overall["all"]["coverage"] >= ALL_COVERAGE_AT_LEAST
     assert overall["fit"]["mean_relative_difference"] <= FIT_MEAN_RELATIVE_DIFFERENCE_AT_MOST
     assert overall["fit"]["coverage"] >= FIT_COVERAGE_AT_LEAST
+    assert overall["all"]["medians_inside"] >= ALL_MEDIANS_INSIDE_AT_LEAST
+    assert overall["fit"]["medians_inside"] >= FIT_MEDIANS_INSIDE_AT_LEAST
 
 
 def test_the_committed_fit_report_is_what_the_baseline_gives(report) -> None:
