@@ -287,7 +287,9 @@ def compare(
     sides = [load_scenario(base, overrides), load_scenario(policy, overrides)]
     drawn = None if posterior is None else load_posterior(posterior)
     for text in overrides if drawn is not None else ():
-        if (key := text.partition("=")[0].strip()) in drawn.names:
+        key = text.partition("=")[0].strip()
+        # the key itself, or a mapping holding it (a --set of crossings.x.modes.car replaces its lanes too)
+        if any(name == key or name.startswith(key + ".") for name in drawn.names):
             raise UsageError(
                 f"--set {key}: expected a parameter the posterior of {posterior} does not vary, since its draws"
                 f" would overwrite it, found one it varies"

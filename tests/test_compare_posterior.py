@@ -124,3 +124,8 @@ def test_a_set_of_a_parameter_the_posterior_varies_is_refused(cli, workdir: Path
     result = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", "countries.GE.appeal=2")
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--set countries.GE.appeal: expected a parameter the posterior of cal does not vary" in result.stderr
+    # a mapping that holds a varied value overwrites it too
+    car = "crossings.upper-lars.modes.car={lanes: 4, service: {mean_minutes: 10}}"
+    whole = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", car)
+    assert whole.exit_code == 2 and len(whole.stderr.strip().splitlines()) == 1
+    assert "--set crossings.upper-lars.modes.car: expected a parameter the posterior of cal does not vary" in whole.stderr
