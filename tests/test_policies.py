@@ -157,6 +157,98 @@ def test_exit_screening_stops_every_draft_age_man_at_its_crossing_and_no_one_els
     assert (at_x & draft & ~in_force & (legs["decision"] == Decision.ENTERED)).any()
 
 
+def screen_draws(result: sim.Result, legs: np.ndarray) -> np.ndarray:
+    """Each leg's own exit-screening uniform (its party's, for its attempt)."""
+    ledger = result.ledger
+    return ledger.parties.draws(ledger.legs["party"][legs], ledger.legs["attempt"][legs], "screen")
+
+
+def test_a_known_exit_screening_keeps_away_exactly_those_it_would_stop() -> None:
+    """Screening of draft-age men at x for the whole run, share 0.6, ``deterred_share`` 1.
+
+    Exact expectations: the booth would stop a draft-age party whose screening
+    uniform for the attempt is below 0.6, and the choice reads that same uniform, so
+
+    * no one is turned back, yet draft-age men still pass x: every one of their legs
+      at x has its uniform at or above 0.6;
+    * the deterred choose y instead (draft-age legs at y with a uniform below 0.6,
+      and more draft-age men enter GE than without the screening);
+    * with ``deterred_share`` 0.5, half of those it would stop keep away: legs at x
+      with a uniform below 0.3 do not exist, and those between 0.3 and 0.6 are all
+      turned back;
+    * screened at both crossings with share 1, every draft-age party stays home with
+      no crossing to try (``no_route_home``, exactly their persons), and none is stopped.
+    """
+    def screening(share: float, deterred: float, crossing: str | None = "x") -> dict:
+        rule = {"kind": "exit_screening", "from": day(0), "who": {"groups": ["draft_age_men"]},
+                "share": share, "deterred_share": deterred}
+        return rule | ({"crossing": crossing} if crossing else {})
+
+    free = sim.run(screening_world([]))
+    kept_away = sim.run(screening_world([screening(0.6, 1.0)]))
+    half = sim.run(screening_world([screening(0.6, 0.5)]))
+    nowhere = sim.run(screening_world([screening(1.0, 1.0, crossing=None)]))
+    for result in (free, kept_away, half, nowhere):
+        assert_accounted(result)
+
+    legs, parties = kept_away.ledger.legs, kept_away.ledger.parties
+    draft = parties.group[legs["party"]] == DRAFT
+    at_x, at_y = legs_at(kept_away, "x"), legs_at(kept_away, "y")
+    assert kept_away.people["by_state"]["turned_back"] == 0
+    assert (at_x & draft).sum() > 50  # the test has teeth
+    assert (screen_draws(kept_away, at_x & draft) >= np.float32(0.6)).all()
+    assert (screen_draws(kept_away, at_y & draft) < np.float32(0.6)).sum() > 50
+    draft_into = lambda r: (entries_into(r, "GE") & (r.ledger.parties.group[r.ledger.legs["party"]] == DRAFT)).sum()  # noqa: E731
+    assert draft_into(kept_away) > draft_into(free) + 50
+
+    legs = half.ledger.legs
+    tried_x = legs_at(half, "x") & (half.ledger.parties.group[legs["party"]] == DRAFT)
+    uniform = screen_draws(half, tried_x)
+    assert not (uniform < np.float32(0.3)).any()
+    between = uniform < np.float32(0.6)
+    assert between.sum() > 20
+    assert (legs["decision"][tried_x][between & (legs["served"][tried_x] == SERVED)] == Decision.TURNED_BACK).all()
+    assert half.people["by_state"]["turned_back"] > 0
+
+    parties, status = nowhere.ledger.parties, nowhere.ledger.status
+    assert not (parties.group[nowhere.ledger.legs["party"]] == DRAFT).any()
+    assert (status[parties.group == DRAFT] == Status.NO_ROUTE_HOME).all()
+    assert nowhere.people["by_state"]["no_route_home"] == int(parties.size[parties.group == DRAFT].sum()) > 500
+    assert nowhere.people["by_state"]["turned_back"] == 0
+
+
+def test_an_exit_screening_deters_only_once_known() -> None:
+    """Screening of draft-age men at x from day 3 on, share 1, ``deterred_share`` 1; announced on day 1, or not.
+
+    A party knows of it from its start, or from its announcement, and keeps away from
+    x if it expects to reach x while the screening is in force:
+
+    * no draft-age leg at x is chosen on or after day 3 (from then on every arrival is
+      in force), and only legs chosen before day 3 are turned back;
+    * without the announcement, legs chosen before day 3 reach x after it starts and
+      are turned back; with it, those chosen on days 1–2 keep away unless they expect
+      to be through before day 3, so fewer are turned back, and fewer draft-age legs
+      chosen on days 1–2 go to x.
+    """
+    rule = {"id": "ban", "kind": "exit_screening", "crossing": "x", "from": day(3),
+            "who": {"groups": ["draft_age_men"]}, "share": 1, "deterred_share": 1}
+    stopped_count, chosen_early = {}, {}
+    for name, policies in (("plain", [rule]), ("announced", [rule, {"kind": "announcement", "of": "ban", "from": day(1)}])):
+        result = sim.run(screening_world(policies))
+        assert_accounted(result)
+        legs = result.ledger.legs
+        draft_at_x = legs_at(result, "x") & (result.ledger.parties.group[legs["party"]] == DRAFT)
+        chosen_day = decision_times(result) // 24
+        assert not (draft_at_x & (chosen_day >= 3)).any()
+        stopped = legs["decision"] == Decision.TURNED_BACK
+        assert (chosen_day[stopped] < 3).all()
+        stopped_count[name] = int(stopped.sum())
+        chosen_early[name] = int((draft_at_x & (chosen_day >= 1) & (chosen_day < 3)).sum())
+    assert stopped_count["plain"] >= 5  # the test has teeth
+    assert stopped_count["announced"] < stopped_count["plain"]
+    assert chosen_early["announced"] < chosen_early["plain"]
+
+
 # -- stay limit ----------------------------------------------------------------------------
 
 

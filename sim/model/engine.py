@@ -252,6 +252,7 @@ class _Engine:
         self.screenings = screening_rules(scenario)
         # Per screening rule, which crossings it screens at (a lookup by crossing index).
         self._screened_crossings = [np.isin(np.arange(len(scenario.crossings)), rule.crossings) for rule in self.screenings]
+        self._deterring = any(rule.deterred > 0 for rule in self.screenings)
         # Legs stopped by exit screening, decided when their service ends (leg id -> Decision):
         # a party stopped before a flight is settled then, not when the flight would have
         # landed, so a day's count of those stopped is complete at the end of that day.
@@ -366,7 +367,8 @@ class _Engine:
         times = depart[party]
         alts = self.alternatives
         found = self._go(tick, party, times, alts.origin_utility, alts.origin_hours, origin, now)
-        # No crossing it may use (none it can reach by its means, or none that would let it in).
+        # No crossing it may use (none it can reach by its means, none that would let it in,
+        # or none it would try for a known exit screening): it stays home.
         self.status[party[~found]] = Status.NO_ROUTE_HOME
 
     def _go(
@@ -458,6 +460,8 @@ class _Engine:
         allowed &= self._open_known_flat[open_at + day_of(reach, days - 1)]
         if attempt.any():  # at a first attempt nobody has been anywhere, or been refused
             allowed &= ~self.excluded.reshape(-1)[(party.astype(np.int64) * self.excluded.shape[1])[row] + country]
+        if self._deterring:
+            allowed &= ~self._deterred(party, attempt, row, alt, decision_day, arrival_day, allowed)
         keep = allowed.nonzero()[0]
         row, alt = row[keep], alt[keep]
         utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
@@ -646,6 +650,31 @@ class _Engine:
         decided = np.where(mobilise, Decision.MOBILISED, Decision.TURNED_BACK)
         self._stopped_at_exit.update(zip(legs[stopped].tolist(), decided[stopped].tolist()))
         return stopped
+
+    def _deterred(self, party, attempt, row, alt, decision_day, arrival_day, allowed) -> np.ndarray:
+        """Which (party, alternative) pairs a party leaves out, knowing exit screening there would stop it.
+
+        A party knows of a screening from its ``known_from`` day and plans with the rules
+        it knows, later ones winning, for the day it expects to reach the booth.  Of those
+        the rule would stop, ``deterred`` keep away: the party's own screening uniform for
+        the attempt decides, the very one the booth would use, so with ``deterred`` 1 those
+        who keep away are exactly those who would have been stopped.
+        """
+        pairs = (allowed & (self.alternatives.leaving[alt] == HOME)).nonzero()[0]
+        deterred = np.zeros(len(row), dtype=bool)
+        if not len(pairs):
+            return deterred
+        who, crossing, day = party[row[pairs]], self.alternatives.crossing[alt[pairs]], arrival_day[pairs]
+        decided_on = decision_day[row[pairs]]
+        group, documents = self.parties.group[who], self.parties.documents[who]
+        chance = np.zeros(len(pairs))
+        for rule, at_crossing in zip(self.screenings, self._screened_crossings):
+            match = at_crossing[crossing] & (day >= rule.days.start) & (day < rule.days.stop)
+            match &= (decided_on >= rule.known_from) & concerns(rule.who, group, documents)
+            chance[match] = rule.share * rule.deterred
+        draw = self.parties.draws(who, attempt[row[pairs]], "screen")
+        deterred[pairs] = draw < chance
+        return deterred
 
     def _screening(self, crossing, day, group, documents) -> tuple[np.ndarray, np.ndarray]:
         """Share stopped and whether they are mobilised, per party (later rules win)."""

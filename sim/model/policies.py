@@ -262,13 +262,19 @@ def lane_days(scenario: Scenario, alternatives: list[tuple[int, Mode]], open_in_
 
 @dataclass(frozen=True)
 class ScreeningRule:
-    """One exit-screening policy as lookups: which crossings, which days, whom, how many, what then."""
+    """One exit-screening policy as lookups: which crossings, which days, whom, how many, what then.
+
+    ``known_from`` is the first decision day travellers know of it, and ``deterred`` the
+    share of those it would stop who then keep away from the crossings it screens.
+    """
 
     crossings: np.ndarray
     days: slice
     who: Who
     share: float
     mobilise: bool
+    known_from: int = 0
+    deterred: float = 0.0
 
 
 def screening_rules(scenario: Scenario) -> list[ScreeningRule]:
@@ -280,7 +286,15 @@ def screening_rules(scenario: Scenario) -> list[ScreeningRule]:
         if isinstance(policy, ExitScreeningPolicy):
             crossings = np.array([index[policy.crossing]] if policy.crossing else home, dtype=np.int64)
             rules.append(
-                ScreeningRule(crossings, policy_days(scenario, policy), policy.who, policy.share, policy.outcome == "mobilised")
+                ScreeningRule(
+                    crossings,
+                    policy_days(scenario, policy),
+                    policy.who,
+                    policy.share,
+                    policy.outcome == "mobilised",
+                    known_from_day(scenario, policy),
+                    policy.deterred_share,
+                )
             )
     return rules
 

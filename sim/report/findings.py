@@ -45,7 +45,7 @@ _STOPPED = (
     ("people.refused_home", "Refused entry, then stopped trying"),
     ("people.turned_away_home", "Turned away by a closure, then stopped trying"),
     ("people.gave_up_home", "Gave up queueing, then stopped trying"),
-    ("people.no_route_home", "Found no crossing they could use"),
+    ("people.no_route_home", "Stayed home: no crossing they could or would use"),
     ("people.queued", "Still queued at a crossing at the end"),
     ("people.travelling", "Still on the road at the end"),
 )

@@ -575,6 +575,16 @@ class ExitScreeningPolicy(_PolicyBase):
     outcome: Literal["turned_back", "mobilised"] = Field(
         "turned_back", description="What happens to those stopped: sent home, or mobilised."
     )
+    deterred_share: Float = Field(
+        0.0,
+        ge=0,
+        le=1,
+        description=(
+            "Share of the parties it would stop who, knowing of it (from its start, or an announcement of it),"
+            " do not try a crossing it screens: they choose another, or stay home (no_route_home). 0: all"
+            " learn of it at the booth."
+        ),
+    )
 
 
 class CapacityPolicy(_PolicyBase):
