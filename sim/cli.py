@@ -282,18 +282,25 @@ def compare(
 
     from sim.run.compare import compare as run_comparison
     from sim.run.measures import possible_measures, unmatched_pattern
-    from sim.run.posterior import load_posterior
+    from sim.run.posterior import load_posterior, value_at
 
     sides = [load_scenario(base, overrides), load_scenario(policy, overrides)]
     drawn = None if posterior is None else load_posterior(posterior)
-    for text in overrides if drawn is not None else ():
-        key = text.partition("=")[0].strip()
-        # the key itself, or a mapping holding it (a --set of crossings.x.modes.car replaces its lanes too)
-        if any(name == key or name.startswith(key + ".") for name in drawn.names):
-            raise UsageError(
-                f"--set {key}: expected a parameter the posterior of {posterior} does not vary, since its draws"
-                f" would overwrite it, found one it varies"
-            )
+    if drawn is not None and overrides:
+        # Whatever way a --set names a value (by id, by list index, or a mapping that holds
+        # it), it is refused if it sets, or changes, one the posterior's draws overwrite.
+        plain = load_scenario(base).resolved
+        for text in overrides:
+            key = text.partition("=")[0].strip()
+            varied = [name for name in drawn.names if name == key or name.startswith(key + ".")]
+            if not varied:
+                alone = load_scenario(base, [text]).resolved
+                varied = [name for name in drawn.names if value_at(alone, name) != value_at(plain, name)]
+            if varied:
+                raise UsageError(
+                    f"--set {key}: expected a parameter the posterior of {posterior} does not vary, since its draws"
+                    f" would overwrite it, found one that sets {varied[0]}"
+                )
     # A pattern is checked against the names runs can have, before any run is spent on it.
     names = sorted(set().union(*(possible_measures(side.scenario) for side in sides)))
     for pattern in patterns:

@@ -129,3 +129,12 @@ def test_a_set_of_a_parameter_the_posterior_varies_is_refused(cli, workdir: Path
     whole = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", car)
     assert whole.exit_code == 2 and len(whole.stderr.strip().splitlines()) == 1
     assert "--set crossings.upper-lars.modes.car: expected a parameter the posterior of cal does not vary" in whole.stderr
+    # named by list index rather than by id, it is the same value
+    index = [c["iso"] for c in BASE["countries"]].index("GE")
+    by_index = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", f"countries.{index}.appeal=2")
+    assert by_index.exit_code == 2 and len(by_index.stderr.strip().splitlines()) == 1
+    assert f"--set countries.{index}.appeal: expected a parameter" in by_index.stderr
+    assert by_index.stderr.strip().endswith("found one that sets countries.GE.appeal")
+    # a value the posterior does not vary is set on both sides as usual
+    other = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", f"countries.{index}.name=Sakartvelo")
+    assert other.exit_code == 0, other.stderr
