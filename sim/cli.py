@@ -21,8 +21,9 @@ from pathlib import Path
 import click
 
 import sim
-from sim.run.store import OutputError, inside_outputs
+from sim.run.store import OutputError, inside_outputs, refuse_to_replace
 from sim.scenario import Scenario, ScenarioError, UsageError, load_scenario
+from sim.scenario.schema import MIN_SCALE
 
 __all__ = ["main"]
 
@@ -162,7 +163,7 @@ DEFAULT_SCENARIO = "mobilization-2022.yaml"
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed [default: the scenario's].")
 @click.option(
     "--scale",
-    type=click.FloatRange(min=0, max=1, min_open=True),
+    type=click.FloatRange(min=MIN_SCALE, max=1),
     default=None,
     help="Fraction of people simulated [default: the scenario's].",
 )
@@ -230,7 +231,7 @@ def _progress_bar(*, enabled: bool, label: str, unit: str = "day") -> Iterator[C
 @click.option("--replicates", "-n", type=click.IntRange(min=1), default=10, show_default=True, help="Pairs of runs.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root of the replicates' seeds [default: BASE's].")
 @click.option(
-    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="Fraction of people simulated."
+    "--scale", type=click.FloatRange(min=MIN_SCALE, max=1), default=None, help="Fraction of people simulated."
 )
 @click.option(
     "--measure",
@@ -382,7 +383,7 @@ def plot(folder: Path, out: Path | None, formats: tuple[str, ...], targets_file:
     help="Runs of each scenario (the same seeds for all).",
 )
 @click.option(
-    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=0.02, show_default=True,
+    "--scale", type=click.FloatRange(min=MIN_SCALE, max=1), default=0.02, show_default=True,
     help="Fraction of people simulated.",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root of the replicates' seeds [default: BASE's].")
@@ -445,7 +446,7 @@ def memo(
     help="Store folder [default: outputs/sweeps/<name>/].",
 )
 @click.option(
-    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="Replaces the sweep's scale."
+    "--scale", type=click.FloatRange(min=MIN_SCALE, max=1), default=None, help="Replaces the sweep's scale."
 )
 @click.option("--resume", is_flag=True, help="Keep the runs an interrupted sweep completed; run the rest.")
 @click.option("--force", is_flag=True, help="Delete an existing store and start over.")
@@ -634,7 +635,7 @@ def calibrate(
 @click.option("--replicates", "-n", type=click.IntRange(min=1), default=8, show_default=True, help="Runs, each its own seed.")
 @click.option("--seed", type=click.IntRange(min=0), default=None, help="Root of the replicates' seeds [default: the scenario's].")
 @click.option(
-    "--scale", type=click.FloatRange(min=0, max=1, min_open=True), default=None, help="Fraction of people simulated."
+    "--scale", type=click.FloatRange(min=MIN_SCALE, max=1), default=None, help="Fraction of people simulated."
 )
 @_SET_OPTION
 @click.option(
@@ -667,6 +668,7 @@ def fit_report(
     # sim.run's check, once before any run: NaN passes click's FloatRange and would fail every run.
     if scale is not None and not 0 < scale <= 1:
         raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
+    refuse_to_replace(out, ["fit_report.csv", "fit_report.json", "fit_report.png"], markers=["fit_report.json"])
     report = run_report(
         scenario, targets_file, overrides=overrides, replicates=replicates, scale=scale, seed=seed, out=out,
         executor=executor, workers=workers, scheduler=scheduler, label="with --set" if overrides else None,

@@ -77,7 +77,7 @@ def test_run_bad_scale_is_a_usage_error(cli, workdir: Path) -> None:
     ("args", "line"),
     [
         (("run", "--sclae", "0.1"), "crossings run: No such option '--sclae'. (Did you mean one of: '--scale', '--seed', '--set'?) (see 'crossings run --help')"),
-        (("run", "--scale", "2"), "crossings run: Invalid value for '--scale': 2.0 is not in the range 0<x<=1. (see 'crossings run --help')"),
+        (("run", "--scale", "2"), "crossings run: Invalid value for '--scale': 2.0 is not in the range 1e-06<=x<=1. (see 'crossings run --help')"),
         (("memo", "scenarios/mobilization-2022.yaml"), "crossings memo: Missing option '--out'. (see 'crossings memo --help')"),
         (("compare",), "crossings compare: Missing argument 'BASE'. (see 'crossings compare --help')"),
         (("--bogus",), "crossings: No such option '--bogus'. (see 'crossings --help')"),
@@ -166,3 +166,30 @@ def test_a_folder_that_is_not_an_earlier_run_is_never_replaced(cli, workdir: Pat
     (workdir / "a-file").write_text("x")
     result = cli("run", "net.yaml", "--scale", "0.01", "--out", "a-file", "-q", "--no-figures")
     assert result.exit_code == 2
+    # a folder beneath a file cannot be made: the user's path, so exit 2 naming it
+    beneath = cli("run", "net.yaml", "--scale", "0.01", "--out", "a-file/sub", "-q", "--no-figures")
+    assert beneath.exit_code == 2 and len(beneath.stderr.strip().splitlines()) == 1
+    assert "a-file/sub: expected a folder that can be written" in beneath.stderr
+
+
+@pytest.mark.parametrize(
+    ("command", "foreign"),
+    [
+        (("compare", "net.yaml", "net.yaml", "-n", "1", "--scale", "0.01"), "compare.csv"),
+        (("memo", "net.yaml", "-n", "1", "--scale", "0.01"), "findings.csv"),
+        (("fit-report", "net.yaml", "--targets", "targets.yaml", "-n", "1", "--scale", "0.01"), "fit_report.csv"),
+    ],
+)
+def test_commands_writing_into_a_folder_replace_only_their_own_files(cli, workdir: Path, command, foreign: str) -> None:
+    """compare, memo and fit-report write their files into --out: a file there of the same name that
+    is not an earlier result of theirs is refused before any run, one line, exit 2, and left as it was."""
+    write_yaml(workdir / "net.yaml", network_scenario(period={"start": "2022-09-14", "end": "2022-10-01"}))
+    (workdir / "targets.yaml").write_text("targets: []\n")
+    (workdir / "mine").mkdir()
+    (workdir / "mine" / foreign).write_text("keep")
+    result = cli(*command, "--out", "mine", "-q")
+    assert result.exit_code == 2, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert f"mine/{foreign}: expected a new file, or a folder holding an earlier result" in result.stderr
+    assert sorted(p.name for p in (workdir / "mine").iterdir()) == [foreign]
+    assert (workdir / "mine" / foreign).read_text() == "keep"

@@ -38,7 +38,7 @@ from sim.run.api import package_version, run, run_sha256
 from sim.run.compare import Comparison, difference, replicate_seeds
 from sim.run.measures import summary_measures
 from sim.run.posterior import check_policy, load_posterior
-from sim.run.store import write_file_atomic
+from sim.run.store import refuse_to_replace, write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
 from sim.scenario.errors import UsageError
 
@@ -268,6 +268,8 @@ def make_memo(
     if replicates < 1:
         raise UsageError(f"replicates: expected at least 1, found {replicates}")
     out = Path(out)
+    # An earlier memo (or one stopped half-way, whose runs are kept) is replaced; anyone else's files are not.
+    refuse_to_replace(out, ["findings.csv", "memo.html", "memo.pdf", "figures"], markers=["memo.html", "runs"])
     paths = [Path(base), *(Path(p) for p in policies)]
     loaded = [load_scenario(p) for p in paths]
     names = [item.scenario.name for item in loaded]

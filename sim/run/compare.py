@@ -38,7 +38,7 @@ from scipy import stats
 from sim.run.api import resolve_scenario, run
 from sim.run.measures import summary_measures
 from sim.run.posterior import Posterior, check_policy, load_posterior
-from sim.run.store import write_file_atomic
+from sim.run.store import refuse_to_replace, write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario_data
 from sim.scenario.errors import UsageError
 
@@ -146,6 +146,7 @@ class Comparison:
         """
         folder = Path(out_dir)
         csv, js, daily = folder / "compare.csv", folder / "compare.json", folder / "replicates.parquet"
+        refuse_to_replace(folder, [p.name for p in (csv, js, daily)], markers=["compare.json"])
         written = []
         if self.replicate_daily is not None:
             buffer = io.BytesIO()

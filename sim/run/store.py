@@ -11,13 +11,13 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from sim.scenario.errors import UsageError
 
-__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "inside_outputs", "read_json", "is_int", "is_number"]
+__all__ = ["OutputError", "write_file_atomic", "write_dir_atomic", "refuse_to_replace", "inside_outputs", "read_json", "is_int", "is_number"]
 
 
 class OutputError(OSError):
@@ -90,8 +90,14 @@ def write_dir_atomic(destination: Path, fill: Callable[[Path], None], *, marker:
     # while a symlink stays the link the user pointed at.
     destination = Path(os.path.abspath(destination))
     _refuse_foreign(destination, marker)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
+    except OSError as error:
+        # Where the result cannot even begin (a file in the way, no such place, no
+        # permission), the path is the user's to change: named as given, not the temporary folder.
+        found = f"{error.strerror or error}" + (f" ({error.filename})" if error.filename and "partial" not in str(error.filename) else "")
+        raise UsageError(f"{destination}: expected a folder that can be written, found: {found}") from None
     # mkdtemp makes the folder private (0700); a result folder is an ordinary one.
     os.chmod(tmp, 0o777 & ~_umask())
     try:
@@ -110,6 +116,30 @@ def write_dir_atomic(destination: Path, fill: Callable[[Path], None], *, marker:
             raise OutputError(destination, error) from error
         raise
     return destination
+
+
+def refuse_to_replace(folder: str | Path, names: Sequence[str], markers: Sequence[str]) -> None:
+    """Refuse to write ``names`` into ``folder`` over files that are not an earlier result's.
+
+    A command that writes its files into a folder the user names (``compare --out .``)
+    replaces only its own: a file it would write over is refused unless the folder
+    holds one of ``markers``, the files that mark an earlier result of the same
+    command.  A new or empty folder, or one holding none of ``names``, is fine.
+
+    Raises
+    ------
+    UsageError
+        Naming the first file that would be replaced.
+    """
+    folder = Path(folder)
+    if not folder.is_dir() or any((folder / marker).exists() for marker in markers):
+        return
+    for name in names:
+        if (folder / name).exists():
+            raise UsageError(
+                f"{folder / name}: expected a new file, or a folder holding an earlier result ({', '.join(markers)}),"
+                " found a file of another origin; not replaced"
+            )
 
 
 def _refuse_foreign(destination: Path, marker: str | None) -> None:

@@ -708,7 +708,7 @@ def existing_file(path: Path) -> Path | None:
         return None
 
 
-def _merge(parent: _Located, child: _Located) -> _Located:
+def _merge(parent: _Located, child: _Located, path: KeyPath = ()) -> _Located:
     """Deep-merge ``child`` over ``parent``; the winning value keeps its position.
 
     * mappings merge key by key;
@@ -720,15 +720,18 @@ def _merge(parent: _Located, child: _Located) -> _Located:
       a policy written without ``id``) is appended, in the child's order;
     * anything else (scalars, lists of scalars such as ``accepts``, a change of
       type) is replaced by the child's value.
+
+    An item merged into one of another ``kind`` (a policy id reused for a policy of
+    another kind) is refused: its keys would mix with the other kind's.
     """
 
     if isinstance(parent.value, dict) and isinstance(child.value, dict):
         merged = dict(parent.value)
         for key, value in child.value.items():
-            merged[key] = _merge(merged[key], value) if key in merged else value
+            merged[key] = _merge(merged[key], value, (*path, key)) if key in merged else value
         return _Located(merged, child.position)
     if child.value and _mappings(parent) and _mappings(child):
-        return _Located(_merge_items(parent.value, child.value), child.position)
+        return _Located(_merge_items(parent.value, child.value, path), child.position)
     return child
 
 
@@ -744,7 +747,7 @@ def _identifier_of(item: _Located) -> str | None:
     return identifier({key: value.value for key, value in item.value.items()})
 
 
-def _merge_items(parents: list[_Located], children: list[_Located]) -> list[_Located]:
+def _merge_items(parents: list[_Located], children: list[_Located], path: KeyPath = ()) -> list[_Located]:
     """The parent's items, those the child names merged, then the child's others.
 
     A child item merges into the first parent item with its identifier, once: a
@@ -762,10 +765,28 @@ def _merge_items(parents: list[_Located], children: list[_Located]) -> list[_Loc
         key = _identifier_of(child)
         if key is not None and key in index:
             at = index.pop(key)
-            merged[at] = _merge(merged[at], child)
+            _same_kind(merged[at], child, (*path, key))
+            merged[at] = _merge(merged[at], child, (*path, key))
         else:
             merged.append(child)
     return merged
+
+
+def _same_kind(parent: _Located, child: _Located, path: KeyPath) -> None:
+    """Refuse a child item that names a parent item of another ``kind``."""
+    theirs, mine = parent.value.get("kind"), child.value.get("kind")
+    if theirs is None or mine is None or theirs.value == mine.value:
+        return
+    raise ScenarioError(
+        [
+            Problem(
+                *mine.position,
+                _dotted((*path, "kind")),
+                f"expected {describe(theirs.value)}, the kind of the {path[-1]!r} it extends (an id names one"
+                f" policy: give a new one its own id), found {describe(mine.value)}",
+            )
+        ]
+    )
 
 
 # --------------------------------------------------------------------------- overrides

@@ -19,10 +19,11 @@ ISO dates.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 from enum import Enum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, AllowInfNan, BaseModel, ConfigDict, Field, Strict, model_validator
+from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -60,6 +61,10 @@ __all__ = [
     "Policy",
     "Scenario",
     "MAX_PERIOD_DAYS",
+    "MIN_SCALE",
+    "DATE_YEARS",
+    "Date",
+    "Text",
     "MAX_SIMULATED_PERSONS",
     "simulated_days",
     "simulated_persons",
@@ -113,6 +118,50 @@ Float = Annotated[float, Strict(), AllowInfNan(False)]
 """A finite real number, strictly: an int or a float; ``true``, ``"8"`` and ``.nan`` are problems."""
 Bool = Annotated[bool, Strict()]
 """``true`` or ``false``, strictly: ``"yes"``, ``1`` and ``"true"`` are problems."""
+
+#: Years a date may fall in: far beyond any scenario, and far inside what the clock and
+#: the warm-up before ``period.start`` can count.
+DATE_YEARS = (1900, 2199)
+
+
+def _not_a_number(value: Any) -> Any:
+    # pydantic reads a number as a Unix time; in a scenario it is a slip (20220922).
+    if isinstance(value, (bool, int, float)):
+        raise PydanticCustomError("date_type", "expected a date (YYYY-MM-DD), found {found}", {"found": value})
+    return value
+
+
+def _in_years(value: dt.date) -> dt.date:
+    low, high = DATE_YEARS
+    if not low <= value.year <= high:
+        raise PydanticCustomError(
+            "date_range",
+            "expected a date in the years {low}–{high}, found {found}",
+            {"low": low, "high": high, "found": value.isoformat()},
+        )
+    return value
+
+
+Date = Annotated[dt.date, BeforeValidator(_not_a_number), AfterValidator(_in_years)]
+"""A calendar date (YAML ``2022-09-21`` or the same text), in the years of :data:`DATE_YEARS`."""
+
+
+def _plain_text(value: str) -> str:
+    # Names and descriptions are printed one per line (``crossings list``, memos, figures):
+    # a control character, a line break or an unpaired surrogate would break the line or the terminal.
+    bad = next((c for c in value if unicodedata.category(c) in ("Cc", "Cs", "Zl", "Zp") and c != "\t"), None)
+    if bad is not None:
+        raise PydanticCustomError(
+            "text", "expected one line of text, found the character {code}", {"code": f"U+{ord(bad):04X}"}
+        )
+    return value
+
+
+Text = Annotated[str, AfterValidator(_plain_text)]
+"""One line of printable text: no control characters, line breaks or unpaired surrogates."""
+
+MIN_SCALE = 1e-6
+"""Smallest fraction of people simulated (a millionth: about one party of the default scenario)."""
 
 
 def _a_week(factors: list[float]) -> list[float]:
@@ -169,8 +218,8 @@ class Spread(_Strict):
 class Period(_Strict):
     """Simulated period: from ``start`` 00:00 to ``end`` 24:00 (both dates included)."""
 
-    start: dt.date = Field(description="First simulated day (ISO date).")
-    end: dt.date = Field(description="Last simulated day (ISO date), inclusive.")
+    start: Date = Field(description="First simulated day (ISO date).")
+    end: Date = Field(description="Last simulated day (ISO date), inclusive.")
     warmup_days: Int = Field(
         0,
         ge=0,
@@ -196,7 +245,7 @@ class Origin(_Strict):
     """A place people leave from, with its share of the would-be emigrants."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier, lower-case with dashes.")
-    name: str = Field(description="Human-readable name.")
+    name: Text = Field(description="Human-readable name.")
     lat: Float = Field(ge=-90, le=90, description="Latitude, degrees.")
     lon: Float = Field(ge=-180, le=180, description="Longitude, degrees.")
     population_weight: Float = Field(gt=0, description="Relative share of departures from here.")
@@ -215,7 +264,7 @@ class Country(_Strict):
     """A destination country: its standing entry rules, and how long people stay and where they go next."""
 
     iso: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 code.")
-    name: str = Field(description="Human-readable name.")
+    name: Text = Field(description="Human-readable name.")
     accepts: list[Document] = Field(
         description="Documents that admit a Russian citizen when no policy says otherwise."
     )
@@ -293,7 +342,7 @@ class ModeSpec(_Strict):
 class AirSpec(_Strict):
     """An air route: seats a day (sold first come, first served) and time in the air."""
 
-    seats_per_day: Float = Field(gt=0, description="Seats a day on this route, persons.")
+    seats_per_day: Float = Field(ge=1, description="Seats a day on this route, persons (at least one).")
     flight_hours: Float = Field(3.0, ge=0, description="Time in the air before the entry check, hours.")
 
 
@@ -342,7 +391,7 @@ class Crossing(_Strict):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier, lower-case with dashes.")
-    name: str = Field(description="Human-readable name.")
+    name: Text = Field(description="Human-readable name.")
     from_: str | None = Field(
         None,
         alias="from",
@@ -379,7 +428,7 @@ class Shock(_Strict):
     """A dated jump in the departure hazard, e.g. the mobilization announcement."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier.")
-    date: dt.date = Field(description="Date of the shock (ISO date).")
+    date: Date = Field(description="Date of the shock (ISO date).")
     hour: Float = Field(0.0, ge=0, lt=24, description="Hour of day it starts, hours.")
     peak_per_day: Float = Field(ge=0, description="Added departure hazard at the peak, per pool member per day.")
     rise_hours: Float = Field(12.0, ge=0, description="Linear rise to the peak, hours.")
@@ -521,16 +570,16 @@ class Choice(_Strict):
 class Who(_Strict):
     """Which parties a policy concerns: all of the listed groups, holding any of the listed documents."""
 
-    groups: list[Group] | None = Field(None, description="Groups concerned; all groups if absent.")
+    groups: list[Group] | None = Field(None, min_length=1, description="Groups concerned; all groups if absent.")
     documents: list[Document] | None = Field(
-        None, description="Concerned only if holding one of these documents; any party if absent."
+        None, min_length=1, description="Concerned only if holding one of these documents; any party if absent."
     )
 
 
 class _PolicyBase(_Strict):
     id: str | None = Field(None, description="Optional identifier (for extends merging and outputs).")
-    from_: dt.date = Field(alias="from", description="First day in force (ISO date), from 00:00.")
-    until: dt.date | None = Field(None, description="Last day in force (ISO date), inclusive; open-ended if absent.")
+    from_: Date = Field(alias="from", description="First day in force (ISO date), from 00:00.")
+    until: Date | None = Field(None, description="Last day in force (ISO date), inclusive; open-ended if absent.")
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -606,7 +655,7 @@ class CapacityPolicy(_PolicyBase):
     service_mean_minutes: Float | None = Field(
         None, gt=0, le=MAX_SERVICE_MINUTES, description="Mean service time while in force, minutes."
     )
-    seats_per_day: Float | None = Field(None, gt=0, description="Air: seats a day while in force.")
+    seats_per_day: Float | None = Field(None, ge=1, description="Air: seats a day while in force (at least one).")
 
 
 class StayLimitPolicy(_PolicyBase):
@@ -681,12 +730,12 @@ class Scenario(_Strict):
         max_length=100,
         description="Scenario name; names the default output folder outputs/<name>-<seed>/.",
     )
-    description: str = Field(description="One line: the question this scenario answers.")
+    description: Text = Field(description="One line: the question this scenario answers.")
     home: str = Field("RU", pattern=r"^[A-Z]{2}$", description="ISO code of the country people leave.")
     period: Period
     seed: Int = Field(ge=0, description="Root seed of the run's numpy SeedSequence.")
     scale: Float = Field(
-        1.0, gt=0, le=1, description="Fraction of people simulated; outputs are scaled back to persons."
+        1.0, ge=MIN_SCALE, le=1, description="Fraction of people simulated; outputs are scaled back to persons."
     )
     tick_minutes: Int = Field(
         60, ge=1, le=1440, description="Batch step of the simulation clock, minutes (divides 1440)."
