@@ -150,6 +150,64 @@ def test_params_file_mistakes_are_one_line_each_and_exit_2(files: Path, cli, mon
     assert math.isfinite(load_params("tiny.yaml").spec.priors[0].typical())
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # Strict numbers and booleans: text, a float or a boolean is not a count, nor text a fraction.
+        ("population: 12", 'population: "2"', "loose.yaml:5:1: population: expected an integer, found '2'"),
+        ("population: 12", "population: 2.0", "loose.yaml:5:1: population: expected an integer, found 2.0"),
+        ("population: 12", "population: true", "loose.yaml:5:1: population: expected an integer, found true"),
+        ("seed: 3", "seed: 1.0", "loose.yaml:8:1: seed: expected an integer, found 1.0"),
+        ("scale: 0.01", 'scale: "0.005"', "loose.yaml:7:1: scale: expected a number, found '0.005'"),
+        ("scale: 0.01", "scale: .nan", "loose.yaml:7:1: scale: expected a finite number, found nan"),
+        (
+            "high: 36}",
+            'high: 36, integer: "yes"}',
+            "loose.yaml:4:75: priors.1.integer: expected true or false, found 'yes'",
+        ),
+    ],
+)
+def test_params_file_values_of_the_wrong_type_are_one_line(files: Path, cli, monkeypatch: pytest.MonkeyPatch,
+                                                            old: str, new: str, expected: str) -> None:
+    monkeypatch.chdir(files)
+    assert old in PARAMS
+    Path("loose.yaml").write_text(PARAMS.replace(old, new), encoding="utf-8")
+    result = cli("calibrate", "base.yaml", "--targets", "targets.yaml", "--params", "loose.yaml", "--out", "out")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [expected]
+
+
+def test_a_prior_reaching_values_the_scenario_refuses_is_one_line_at_its_bound(
+    files: Path, cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(files)
+    # Its typical value (3.5 lanes) overrides, its low end does not: particles drawn there would all fail.
+    lanes = "  - {path: crossings.upper-lars.modes.car.lanes, kind: uniform, low: -5, high: 12, integer: true}\n"
+    Path("wide.yaml").write_text(PARAMS.replace("priors:\n", "priors:\n" + lanes), encoding="utf-8")
+    result = cli("calibrate", "base.yaml", "--targets", "targets.yaml", "--params", "wide.yaml", "--out", "out")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "wide.yaml:3:65: priors.0.low: crossings.upper-lars.modes.car.lanes=-5: expected a value >= 1, found -5"
+    ]
+    assert not Path("out").exists()
+    # A bound that upsets another key names it; a normal prior's truncation is a bound too.
+    share = "  - {path: people.international_passport_share, kind: normal, mean: 0.3, sd: 0.1, low: 0.01, high: 0.9}\n"
+    Path("wide.yaml").write_text(PARAMS.replace("priors:\n", "priors:\n" + share), encoding="utf-8")
+    result = cli("calibrate", "base.yaml", "--targets", "targets.yaml", "--params", "wide.yaml", "--out", "out")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "wide.yaml:3:83: priors.0.low: people.international_passport_share=0.01: people.schengen_visa_share: "
+        "expected schengen_visa_share <= international_passport_share (0.01), found 0.02"
+    ]
+
+
+def test_the_shipped_params_pass_the_checks() -> None:
+    from sim.calibrate.fit import check_paths
+
+    root = Path(sim.__file__).resolve().parent.parent
+    check_paths(load_params(root / "calibration" / "params" / "mobilization-2022.yaml"), root / "scenarios" / "mobilization-2022.yaml")
+
+
 def test_replicated_particles_and_a_point_chosen_among_rerun_finalists(files: Path) -> None:
     from sim.calibrate.abc import Distance
     from sim.calibrate.fit import overrides_of, particle_seeds

@@ -11,7 +11,7 @@ from model_scenarios import network_scenario
 
 from sim.run.api import run
 from sim.run.compare import compare, difference
-from sim.run.posterior import load_posterior
+from sim.run.posterior import load_posterior, value_at
 from sim.scenario.errors import UsageError
 
 BASE = network_scenario(period={"start": "2022-09-14", "end": "2022-10-05"})
@@ -86,6 +86,52 @@ def test_a_policy_setting_a_parameter_the_posterior_varies_is_refused(tmp_path: 
 def test_a_broken_posterior_names_its_line(tmp_path: Path, rows: list[str], header: str, message: str) -> None:
     with pytest.raises(UsageError, match=message):
         load_posterior(write_calibration(tmp_path / "cal", rows, header))
+
+
+def test_a_byte_order_mark_is_not_part_of_the_first_name(tmp_path: Path) -> None:
+    # Excel's "CSV UTF-8" starts with one.
+    folder = write_calibration(tmp_path / "cal")
+    table = folder / "posterior.csv"
+    table.write_bytes(b"\xef\xbb\xbf" + table.read_bytes())
+    posterior = load_posterior(folder)
+    assert posterior.names == tuple(HEADER.split(","))
+    assert posterior.overrides(0) == ["countries.GE.appeal=0.1", "crossings.upper-lars.modes.car.lanes=2"]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (HEADER.encode() + b"\n0.1,2\n0.5,1\xe92\n", "cal/posterior.csv:3: expected UTF-8 text, found the byte 0xe9"),
+        (b"\xef\xbb\xbf" + HEADER.encode() + b"\n0.1,2\n\xe9,1\n", "cal/posterior.csv:3: expected UTF-8 text, found the byte 0xe9"),
+        (
+            (HEADER + "\n0.1,2\n0.2,\"" + "1" * 200_000 + "\"\n").encode(),
+            "cal/posterior.csv:3: expected a value of at most 131,072 characters, found a longer one",
+        ),
+    ],
+)
+def test_a_posterior_that_is_not_utf8_csv_is_one_line_and_exit_2(cli, workdir: Path, content: bytes, expected: str) -> None:
+    from ruamel.yaml import YAML
+
+    with open(workdir / "base.yaml", "w", encoding="utf-8") as handle:
+        YAML(typ="safe", pure=True).dump({**BASE, "scale": 0.02}, handle)
+    (write_calibration(workdir / "cal") / "posterior.csv").write_bytes(content)
+    result = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.splitlines() == [f"crossings: {expected}"]
+
+
+def test_a_draw_the_scenario_refuses_names_its_line_of_the_posterior(tmp_path: Path) -> None:
+    from sim.scenario.loading import load_scenario_data
+
+    posterior = load_posterior(write_calibration(tmp_path / "cal", ["0.1,2", "0.5,-5"]))
+    loaded = load_scenario_data(BASE, name="base.yaml")
+    assert value_at(posterior.scenario(loaded, 0).resolved, "crossings.upper-lars.modes.car.lanes") == 2
+    with pytest.raises(UsageError) as caught:
+        posterior.scenario(loaded, 1)
+    assert str(caught.value) == (
+        f"{tmp_path / 'cal' / 'posterior.csv'}:3: crossings.upper-lars.modes.car.lanes: expected a value >= 1, found -5 "
+        "(with base.yaml)"
+    )
 
 
 def test_effect_quantiles_are_those_of_the_paired_differences() -> None:

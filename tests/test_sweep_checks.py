@@ -271,3 +271,108 @@ def test_the_limit_itself_is_allowed(workdir: Path, monkeypatch: pytest.MonkeyPa
         encoding="utf-8",
     )
     assert load_sweep("s.yaml").points == [[0, 0]] and len(built) == 1
+
+
+# --------------------------------------------------------------------------- types and values
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        # Strict numbers: text, a float or a boolean is not a count of replicates, nor text a scale.
+        ("replicates: 2", 'replicates: "1"', "s.yaml:8:1: replicates: expected an integer, found '1'"),
+        ("replicates: 2", "replicates: 1.0", "s.yaml:8:1: replicates: expected an integer, found 1.0"),
+        ("replicates: 2", "replicates: true", "s.yaml:8:1: replicates: expected an integer, found true"),
+        ("scale: 0.01", 'scale: "0.005"', "s.yaml:9:1: scale: expected a number, found '0.005'"),
+        ("scale: 0.01", "scale: .nan", "s.yaml:9:1: scale: expected a finite number, found nan"),
+        ("kind: grid", 'kind: lhs\n  points: "4"', "s.yaml:8:3: design.points: expected an integer, found '4'"),
+        ("values: [4, 8]", 'values: [4, 8]\n    integer: "yes"', "s.yaml:6:5: parameters.0.integer: expected true or false, found 'yes'"),
+        # A value of no kind a sweep takes: one line, not one per kind it might have been.
+        ("values: [4, 8]", "values: [null, 12]", "s.yaml:5:14: parameters.0.values.0: expected a number, a string, true or false, found null"),
+        ("values: [4, 8]", "values: [[8], 12]", "s.yaml:5:14: parameters.0.values.0: expected a number, a string, true or false, found a list"),
+        ("values: [4, 8]", "values: [{a: 1}, 12]", "s.yaml:5:14: parameters.0.values.0: expected a number, a string, true or false, found a mapping"),
+        # Text stays text: "8" is not the integer the key takes (nor is true).
+        (
+            "values: [4, 8]",
+            'values: ["8", 12, true]',
+            [
+                's.yaml:5:14: parameters.0.values.0: crossings.upper-lars.modes.car.lanes="8": expected an integer, found \'8\'',
+                "s.yaml:5:23: parameters.0.values.2: crossings.upper-lars.modes.car.lanes=true: expected an integer, found true",
+            ],
+        ),
+    ],
+)
+def test_a_value_of_the_wrong_type_is_one_line(workdir: Path, cli, old: str, new: str, expected: str | list[str]) -> None:
+    tiny_base(workdir)
+    (workdir / "s.yaml").write_text(LANES.replace(old, new), encoding="utf-8")
+    assert refused(cli, "s.yaml") == ([expected] if isinstance(expected, str) else expected)
+
+
+def test_an_ishigami_input_is_a_number(workdir: Path, cli) -> None:
+    (workdir / "s.yaml").write_text(
+        'name: s\nmodel: ishigami\nparameters:\n  - {path: x1, values: ["8", 1, false]}\ndesign: {kind: grid}\n', encoding="utf-8"
+    )
+    assert refused(cli, "s.yaml") == [
+        "s.yaml:4:25: parameters.0.values.0: expected a number, found '8'",
+        "s.yaml:4:33: parameters.0.values.2: expected a number, found false",
+    ]
+
+
+def test_a_lognormal_with_mu_written_as_a_mean_is_refused(workdir: Path, cli) -> None:
+    tiny_base(workdir)
+    text = LANES.replace("path: crossings.upper-lars.modes.car.lanes", "path: choice.information_lag_hours").replace(
+        "values: [4, 8]", "distribution: {kind: lognormal, mu: 800, sigma: 1}"
+    ).replace("kind: grid", "kind: lhs\n  points: 4")
+    (workdir / "s.yaml").write_text(text, encoding="utf-8")
+    assert refused(cli, "s.yaml") == [
+        "s.yaml:5:5: parameters.0.distribution: expected mu + 8 × sigma <= 700 (mu and sigma are the mean and sd of "
+        "the value's logarithm, so that exp of every draw is finite), found mu 800, sigma 1"
+    ]
+    # The largest that passes draws finite values (and the scenario judges them).
+    (workdir / "s.yaml").write_text(text.replace("mu: 800", "mu: 3"), encoding="utf-8")
+    assert all(0 < point[0] < 1e6 for point in load_sweep("s.yaml").points)
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            "distribution: {kind: normal, mean: 1e308, sd: 1e308}\n    integer: true",
+            "s.yaml:5:5: parameters.0.distribution: expected a distribution whose every draw is a finite number, "
+            "found inf drawn at 1 of 4 points",
+        ),
+        (
+            "range: {low: -1.7e308, high: 1.7e308}",
+            "s.yaml:5:5: parameters.0.range: expected a range whose every draw is a finite number, found inf drawn at 4 of 4 points",
+        ),
+    ],
+)
+def test_a_draw_that_is_not_a_finite_number_is_refused_before_any_run(workdir: Path, cli, source: str, expected: str) -> None:
+    tiny_base(workdir)
+    text = LANES.replace("path: crossings.upper-lars.modes.car.lanes", "path: choice.information_lag_hours").replace(
+        "values: [4, 8]", source
+    ).replace("kind: grid", "kind: lhs\n  points: 4")
+    (workdir / "s.yaml").write_text(text, encoding="utf-8")
+    assert refused(cli, "s.yaml") == [expected]
+
+
+def test_a_store_with_values_near_the_largest_float_summarises(workdir: Path, cli) -> None:
+    # Finite draws up to ~1.7e308: the runs take them, and no axis can hold them.
+    (workdir / "s.yaml").write_text(
+        "name: s\nmodel: ishigami\nparameters:\n  - {path: x1, distribution: {kind: normal, mean: 1e308, sd: 1e307}}\n"
+        "  - {path: x2, range: {low: 0, high: 1}}\ndesign: {kind: lhs, points: 8}\n",
+        encoding="utf-8",
+    )
+    loaded = load_sweep("s.yaml")
+    assert max(point[0] for point in loaded.points) > 1.2e308
+    # The sweep's steps, in this process (a process pool costs more than these runs).
+    from sim.run.sweep import plan_tasks, run_task
+    from sim.run.sweep_store import prepare_store, write_summary
+
+    prepare_store(workdir / "store", loaded.plan(), resume=False, force=False)
+    assert all(run_task(task)["status"] == "ok" for task in plan_tasks(loaded, workdir / "store"))
+    write_summary(workdir / "store", loaded.plan())
+    result = cli("summarise", "store")
+    assert result.exit_code == 0, result.stderr
+    # The response figure is drawn against x2, the tornado chart with both.
+    assert (workdir / "store" / "response.png").is_file() and (workdir / "store" / "tornado.png").is_file()

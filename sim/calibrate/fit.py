@@ -75,9 +75,9 @@ from sim.calibrate.targets import LoadedTargets, Target, check_targets, load_tar
 from sim.run.posterior import parameter_override
 from sim.run.store import write_file_atomic
 from sim.scenario.errors import Problem, ScenarioError, UsageError
-from sim.scenario.loading import load_scenario, read_yaml_file
+from sim.scenario.loading import load_scenario, load_scenario_data, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
-from sim.scenario.schema import Float, StrictModel
+from sim.scenario.schema import Bool, Float, Int, StrictModel
 
 __all__ = [
     "PriorSpec",
@@ -105,7 +105,7 @@ class PriorSpec(_Strict):
     high: _Float | None = None
     mean: _Float | None = None
     sd: _Float | None = Field(None, gt=0)
-    integer: bool = Field(False, description="Round to an integer when overriding (e.g. a count of lanes).")
+    integer: Bool = Field(False, description="Round to an integer when overriding (e.g. a count of lanes).")
 
     @model_validator(mode="after")
     def _arguments(self) -> PriorSpec:
@@ -148,19 +148,19 @@ class ParamsFile(_Strict):
 
     description: str = ""
     priors: list[PriorSpec] = Field(min_length=1)
-    population: int = Field(200, ge=2, description="Particles per generation.")
-    generations: int = Field(6, ge=1, description="Most generations, counting generation 0.")
-    scale: float | None = Field(None, gt=0, le=1, description="Fraction of people simulated [default: the scenario's].")
-    seed: int = Field(0, ge=0, description="The calibration's seed.")
-    replicates: int = Field(8, ge=1, description="Runs of the point estimate in the fit report.")
-    runs_per_particle: int = Field(
+    population: Int = Field(200, ge=2, description="Particles per generation.")
+    generations: Int = Field(6, ge=1, description="Most generations, counting generation 0.")
+    scale: _Float | None = Field(None, gt=0, le=1, description="Fraction of people simulated [default: the scenario's].")
+    seed: Int = Field(0, ge=0, description="The calibration's seed.")
+    replicates: Int = Field(8, ge=1, description="Runs of the point estimate in the fit report.")
+    runs_per_particle: Int = Field(
         1, ge=1, description="Runs per particle, each its own seed; the distance reads each target's median over them."
     )
     point: Literal["median", "best"] = Field(
         "median",
         description="The point estimate: the posterior's weighted median, or the best of the finalists rerun.",
     )
-    finalists: int = Field(5, ge=1, description="With point: best, the closest particles of the last generation rerun.")
+    finalists: Int = Field(5, ge=1, description="With point: best, the closest particles of the last generation rerun.")
     choose_by: Literal["distance", "coverage"] = Field(
         "distance",
         description=(
@@ -168,7 +168,7 @@ class ParamsFile(_Strict):
             " report's criteria (most fit targets covered by the 90% band, then the averaged relative difference)."
         ),
     )
-    refine: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+    refine: list[Annotated[_Float, Field(gt=0, lt=1)]] = Field(
         default_factory=list,
         description=(
             "With point: best, a search from the chosen finalist: each parameter in turn is tried at these"
@@ -222,20 +222,42 @@ def load_params(path: str | Path) -> LoadedParams:
 
 
 def check_paths(params: LoadedParams, scenario: str | Path) -> None:
-    """Check that every prior's path overrides the scenario (with a value inside its prior).
+    """Check that every prior's path overrides the scenario, at a value inside its prior and at its bounds.
+
+    A prior partly outside the values its key takes (``lanes`` from -5) would make
+    every particle drawn there a failed run, silently rejected: so its ``low`` and
+    ``high`` (a uniform's or loguniform's ends, a normal's truncation), rounded as the
+    runs round them, must each give a valid scenario too.  Each value is validated
+    from the scenario's resolved data, as :mod:`sim.run.sweep` checks a sweep's values.
 
     Raises
     ------
     ScenarioError
-        One problem per path that does not work, at the path in the params file.
+        One problem per path that does not work, at the path in the params file, and
+        one per bound the scenario refuses, at that bound.
     """
+    base = load_scenario(scenario)
+    shown = str(scenario)
     problems = []
     for index, prior in enumerate(params.spec.priors):
         try:
-            load_scenario(scenario, [parameter_override(prior.path, prior.typical(), prior.integer)])
+            load_scenario_data(base.resolved, shown, [parameter_override(prior.path, prior.typical(), prior.integer)])
         except ScenarioError as error:
             message = error.problems[0].message
             problems.append(params.problem(("priors", index, "path"), f"expected a path that overrides {scenario}: {message}"))
+            continue  # the path is at fault, not its bounds
+        for end in ("low", "high"):
+            value = getattr(prior, end)
+            if value is None:
+                continue
+            override = parameter_override(prior.path, value, prior.integer)
+            try:
+                load_scenario_data(base.resolved, shown, [override])
+            except ScenarioError as error:
+                problem = error.problems[0]
+                # The bound names its own key; another key it upsets is named too.
+                text = problem.message if problem.path in ("", prior.path) else f"{problem.path}: {problem.message}"
+                problems.append(params.problem(("priors", index, end), f"{override}: {text}"))
     if problems:
         raise ScenarioError(problems)
 

@@ -6,8 +6,9 @@ on a cluster is drawn anywhere.
 
 ``response``
     Each measure (one panel each, up to :data:`MAX_PANELS`) against the first numeric
-    parameter; a grid design draws one line per combination of the other parameters,
-    other designs draw the points.
+    parameter (one whose values an axis can hold, see :data:`MAX_AXIS_VALUE`); a grid
+    design draws one line per combination of the other parameters, other designs draw
+    the points.
 ``tornado``
     Per measure, how far the measure moves between a parameter's low and high
     settings, parameters sorted by that swing.  The low setting is the points at the
@@ -26,6 +27,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import math
+
 import numpy as np
 
 from sim.report import style
@@ -36,6 +39,11 @@ __all__ = ["MAX_PANELS", "response_figure", "tornado_figure", "sobol_figure", "s
 MAX_PANELS = 4
 #: A parameter with at most this many distinct values is read as levels (low = smallest value).
 _LEVELS = 6
+#: Largest parameter value (in size) the response figure draws on its x axis.  matplotlib's
+#: tick arithmetic overflows for an axis spanning values near the largest float (1.8e308),
+#: which a sweep's ``normal`` distribution can draw; such a parameter is left off the axis
+#: (its values are still in ``points.csv``), not drawn by a crash.
+MAX_AXIS_VALUE = 1e300
 
 
 def _subtitle(plan: dict[str, Any], note: str) -> str:
@@ -88,6 +96,11 @@ def _numeric(points: list[list[Any]], index: int) -> bool:
     return all(isinstance(p[index], (int, float)) and not isinstance(p[index], bool) for p in points)
 
 
+def _drawable(points: list[list[Any]], index: int) -> bool:
+    """A numeric parameter whose every value is finite and within :data:`MAX_AXIS_VALUE`."""
+    return _numeric(points, index) and all(math.isfinite(p[index]) and abs(p[index]) <= MAX_AXIS_VALUE for p in points)
+
+
 def response_figure(
     plan: dict[str, Any],
     measures: Sequence[str],
@@ -98,6 +111,9 @@ def response_figure(
     formats: Sequence[str] = ("png",),
 ) -> list[Path]:
     """Each measure against the first numeric parameter (nothing when no parameter is numeric).
+
+    A parameter whose values an axis cannot hold (beyond :data:`MAX_AXIS_VALUE` or not
+    finite) is not drawn against: the next numeric one is, or nothing.
 
     Parameters
     ----------
@@ -112,7 +128,7 @@ def response_figure(
     """
     parameters = plan["parameters"]
     points = plan["points"]
-    numeric = [i for i in range(len(parameters)) if _numeric(points, i)]
+    numeric = [i for i in range(len(parameters)) if _drawable(points, i)]
     if not numeric or not measures:
         return []
     first = numeric[0]
@@ -179,7 +195,10 @@ def swings(plan: dict[str, Any], means: np.ndarray) -> list[dict[str, Any]]:
             low, high = values == levels[0], values == levels[-1]
             low_label, high_label = f"{levels[0]:g}", f"{levels[-1]:g}"
         else:
-            third, two_thirds = np.quantile(values[ok], [1 / 3, 2 / 3])
+            # Interpolating between values near the largest float overflows: the
+            # labels may then read inf, but the thirds are no less a split.
+            with np.errstate(over="ignore", invalid="ignore"):
+                third, two_thirds = np.quantile(values[ok], [1 / 3, 2 / 3])
             low, high = values <= third, values >= two_thirds
             low_label, high_label = f"≤ {third:.3g}", f"≥ {two_thirds:.3g}"
         low_mean = float(means[low & ok].mean())

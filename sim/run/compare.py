@@ -292,9 +292,8 @@ class _Worlds:
     rows: dict[str, list[int]]
 
     def scenario(self, side: str, replicate: int) -> LoadedScenario:
-        loaded = self.loaded[side]
-        overrides = self.posterior.overrides(self.rows[side][replicate])
-        return load_scenario_data(loaded.resolved, name=loaded.source, overrides=overrides)
+        # A value the scenario refuses is named by its line of posterior.csv, not as a --set.
+        return self.posterior.scenario(self.loaded[side], self.rows[side][replicate])
 
 
 def _posterior_worlds(

@@ -68,9 +68,13 @@ class ParameterSpace:
             x = float(stats.norm.ppf(u, loc=mean, scale=sd))
         elif self.kind == "lognormal":
             mu, sigma = self.args
-            x = float(math.exp(stats.norm.ppf(u, loc=mu, scale=sigma)))
+            x = float(np.exp(stats.norm.ppf(u, loc=mu, scale=sigma)))  # inf where math.exp raises OverflowError
         else:  # pragma: no cover - the sweep file model admits only the kinds above
             raise ValueError(f"unknown parameter kind {self.kind!r}")
+        if not math.isfinite(x):
+            # Not a value any run can take (a range or distribution too wide for a float):
+            # returned as it is, never rounded (int(inf) raises), for the caller to refuse.
+            return float(x)
         return int(round(x)) if self.integer else float(x)
 
 
@@ -147,5 +151,10 @@ def sobol_problem(names: Sequence[str]) -> dict[str, Any]:
 
 
 def to_values(unit: np.ndarray, spaces: Sequence[ParameterSpace]) -> list[list[Any]]:
-    """Map rows of unit-hypercube points to parameter values."""
-    return [[space.value(u) for space, u in zip(spaces, row)] for row in np.asarray(unit).tolist()]
+    """Map rows of unit-hypercube points to parameter values.
+
+    A range or distribution too wide for a float gives ``inf`` or ``nan`` (silently: no
+    warning on stderr), which :func:`sim.run.sweep.load_sweep` refuses.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        return [[space.value(u) for space, u in zip(spaces, row)] for row in np.asarray(unit).tolist()]

@@ -19,7 +19,9 @@ by the draw; that is refused (:func:`check_policy`) rather than answered wrongly
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 import json
 import math
 from dataclasses import dataclass
@@ -28,7 +30,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.scenario.errors import UsageError
+from sim.scenario.errors import ScenarioError, UsageError
+from sim.scenario.loading import LoadedScenario, load_scenario_data
 from sim.scenario.messages import identifier
 
 __all__ = ["Posterior", "load_posterior", "check_policy", "value_at", "parameter_override"]
@@ -66,6 +69,22 @@ class Posterior:
         """``--set`` overrides (``path=value``) of one row."""
         return [parameter_override(*column) for column in zip(self.names, self.rows[row], self.integer)]
 
+    def scenario(self, loaded: LoadedScenario, row: int) -> LoadedScenario:
+        """``loaded`` with one row's values, validated as a run would be.
+
+        Raises
+        ------
+        UsageError
+            When the scenario refuses a value of the row: one line naming ``posterior.csv``,
+            the row's line and the key, rather than a ``--set`` the user never wrote.
+        """
+        try:
+            return load_scenario_data(loaded.resolved, name=loaded.source, overrides=self.overrides(row))
+        except ScenarioError as error:
+            found = "; ".join(f"{problem.path}: {problem.message}" if problem.path else problem.message for problem in error.problems)
+            table = Path(self.source) / "posterior.csv"
+            raise UsageError(f"{table}:{row + 2}: {found} (with {loaded.source})") from None
+
     def distinct_sets(self, rows: list[int]) -> int:
         """How many different parameter sets ``rows`` hold: posterior.csv is a resample, its rows
         repeating the particles the weights favour."""
@@ -99,12 +118,12 @@ def load_posterior(folder: str | Path) -> Posterior:
         if not needed.is_file():
             raise UsageError(f"{needed}: expected the file crossings calibrate writes, found {_what(needed)}")
     try:
-        settings = json.loads(record.read_text(encoding="utf-8"))["settings"]
+        # utf-8-sig: a byte-order mark (an editor's "UTF-8 with BOM") is not part of the text
+        settings = json.loads(record.read_text(encoding="utf-8-sig"))["settings"]
         integer_of = {prior["path"]: bool(prior.get("integer", False)) for prior in settings["priors"]}
     except (ValueError, KeyError, TypeError) as error:
         raise UsageError(f"{record}: settings.priors: expected the priors crossings calibrate records, found {error!r}") from None
-    with open(table, newline="", encoding="utf-8") as handle:
-        lines = list(csv.reader(handle))
+    lines = _read_table(table)
     if len(lines) < 2:
         raise UsageError(f"{table}:1: expected a header and at least one draw, found {len(lines)} line(s)")
     names = tuple(lines[0])
@@ -172,6 +191,31 @@ def check_policy(posterior: Posterior, base: dict[str, Any], policy: dict[str, A
 
 def _shown(value: Any) -> str:
     return "nothing" if value is _MISSING else repr(value)
+
+
+def _read_table(table: Path) -> list[list[str]]:
+    """The rows of ``posterior.csv``; text that is not UTF-8 or not CSV is a UsageError naming its line.
+
+    Read as ``utf-8-sig``: the byte-order mark Excel writes before "CSV UTF-8" is not
+    taken for part of the first column's name.
+    """
+    raw = table.read_bytes().removeprefix(codecs.BOM_UTF8)  # decoded as utf-8-sig, with positions in the text after it
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        found = raw[error.start : error.start + 1]
+        raise UsageError(f"{table}:{line}: expected UTF-8 text, found the byte 0x{found.hex()}") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as error:
+        if "field larger than field limit" in str(error):
+            limit = csv.field_size_limit()
+            message = f"expected a value of at most {limit:,} characters, found a longer one"
+        else:
+            message = f"expected CSV as crossings calibrate writes it, found {error}"
+        raise UsageError(f"{table}:{reader.line_num}: {message}") from None
 
 
 def _number(text: str) -> float:

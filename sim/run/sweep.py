@@ -29,14 +29,15 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from fnmatch import fnmatch
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.run.compare import replicate_seeds
@@ -44,8 +45,17 @@ from sim.run.designs import ParameterSpace, design_points, design_size
 from sim.run.measures import possible_measures, unmatched_pattern
 from sim.scenario.errors import Problem, ScenarioError, UsageError
 from sim.scenario.loading import LoadedScenario, existing_file, load_scenario, load_scenario_data, read_yaml_file
-from sim.scenario.messages import KeyPath, did_you_mean, problem_at, validation_problems
-from sim.scenario.schema import MAX_SIMULATED_PERSONS, Float, Scenario, StrictModel, simulated_persons, too_many_persons
+from sim.scenario.messages import KeyPath, describe, did_you_mean, problem_at, validation_problems
+from sim.scenario.schema import (
+    MAX_SIMULATED_PERSONS,
+    Bool,
+    Float,
+    Int,
+    Scenario,
+    StrictModel,
+    simulated_persons,
+    too_many_persons,
+)
 
 __all__ = [
     "SweepFile",
@@ -72,6 +82,26 @@ MAX_RUNS = 1_000_000
 # One notion of a strict model and a finite number for every project file (see sim.scenario.schema).
 _Float = Float
 _Strict = StrictModel
+
+#: The largest ``mu + 8 sigma`` of a lognormal distribution.  The design's draws reach
+#: about 7 standard deviations (its unit interval stops 1e-12 short of each end), and
+#: ``exp`` overflows past 709: a bound of 700 keeps every draw finite (up to about 1e304)
+#: while refusing only a ``mu`` that was meant as the mean itself, not as its logarithm.
+MAX_LOG_DRAW = 700.0
+
+
+def _one_value(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+    """One item of ``values``: a number, a string or a boolean, with one problem for anything else
+    (not one per kind it might have been)."""
+    try:
+        return handler(value)
+    except ValidationError:
+        raise PydanticCustomError("sweep_value", f"expected a number, a string, true or false, found {describe(value)}", {}) from None
+
+
+#: An item of a ``values`` list, strictly: ``8`` stays an integer, ``8.0`` a float, ``"8"`` text
+#: and ``true`` a boolean; the scenario judges whether its key takes it (see :func:`_override`).
+SweepValue = Annotated[Int | _Float | str | Bool, WrapValidator(_one_value)]
 
 
 class Range(_Strict):
@@ -108,6 +138,13 @@ class Distribution(_Strict):
             raise PydanticCustomError("arguments", f"expected {' and '.join(needed)} for a {self.kind} distribution, found {found}", {})
         if self.kind == "uniform" and not self.low < self.high:
             raise PydanticCustomError("range", f"expected low < high, found low {self.low:g}, high {self.high:g}", {})
+        if self.kind == "lognormal" and not self.mu + 8 * self.sigma <= MAX_LOG_DRAW:
+            raise PydanticCustomError(
+                "log_range",
+                f"expected mu + 8 × sigma <= {MAX_LOG_DRAW:g} (mu and sigma are the mean and sd of the value's "
+                f"logarithm, so that exp of every draw is finite), found mu {self.mu:g}, sigma {self.sigma:g}",
+                {},
+            )
         return self
 
 
@@ -115,10 +152,10 @@ class Parameter(_Strict):
     """One varied value: a dotted override path and exactly one of values, range, distribution."""
 
     path: str = Field(min_length=1)
-    values: list[int | float | str | bool] | None = Field(None, min_length=1)
+    values: list[SweepValue] | None = Field(None, min_length=1)
     range: Range | None = None
     distribution: Distribution | None = None
-    integer: bool = False
+    integer: Bool = False
 
     @model_validator(mode="after")
     def _one_source(self) -> Parameter:
@@ -144,8 +181,8 @@ class Design(_Strict):
     """How points are chosen: ``grid`` (values only), ``lhs`` (``points``), ``sobol`` (base ``points``, a power of 2)."""
 
     kind: Literal["grid", "lhs", "sobol"]
-    points: int | None = Field(None, ge=1)
-    seed: int = Field(0, ge=0)
+    points: Int | None = Field(None, ge=1)
+    seed: Int = Field(0, ge=0)
 
     @model_validator(mode="after")
     def _points(self) -> Design:
@@ -167,10 +204,10 @@ class SweepFile(_Strict):
     base: str | None = None
     parameters: list[Parameter] = Field(min_length=1)
     design: Design
-    replicates: int = Field(1, ge=1)
+    replicates: Int = Field(1, ge=1)
     measures: list[str] = Field(default_factory=list)
-    scale: float | None = Field(None, gt=0, le=1)
-    seed: int | None = Field(None, ge=0)
+    scale: _Float | None = Field(None, gt=0, le=1)
+    seed: Int | None = Field(None, ge=0)
 
 
 # --------------------------------------------------------------------------- targets
@@ -236,11 +273,24 @@ class Target:
         raise NotImplementedError
 
 
+# Text that reads back as the same string when an override's value is parsed as YAML.
+_PLAIN_TEXT = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
+_YAML_WORDS = {"true", "false", "null", "yes", "no", "on", "off", "y", "n"}
+
+
 def _override(path: str, value: Any) -> str:
+    """``path=value`` as ``--set`` reads it, the value keeping its type.
+
+    ``--set`` reads its value as YAML, so text that would read as something else
+    (``"8"``, ``"true"``, ``"2022-09-21"``) is quoted: it stays text, and a key that
+    takes a number says so (``expected an integer, found '8'``) instead of taking 8.
+    """
     if isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, float):
         text = repr(value)
+    elif isinstance(value, str) and not (_PLAIN_TEXT.match(value) and value.lower() not in _YAML_WORDS):
+        text = json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
     else:
         text = str(value)
     return f"{path}={text}"
@@ -412,6 +462,11 @@ class IshigamiTarget(Target):
                         file,
                     )
                 )
+            for position, value in enumerate(parameter.values or ()):
+                if isinstance(value, (str, bool)):
+                    # Its inputs are numbers: "8" or true is a mistake, not 8.0 or 1.0.
+                    loc = ("parameters", index, "values", position)
+                    problems.append(problem_at(loc, f"expected a number, found {describe(value)}", data, source, file))
         return problems + _measure_problems(spec.measures, set(self.measures), data, source, file)
 
     def evaluate(self, task: Task) -> Evaluation:
@@ -513,6 +568,10 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
         spec = spec.model_copy(update={"scale": scale})
     # The design is built only for a file without problems so far: its size is bounded.
     points = None if problems else design_points(spec.design.kind, spaces, points=spec.design.points, seed=spec.design.seed)
+    if points is not None and (non_finite := _non_finite_problems(spec, points, data, source, shown)):
+        # No run can take such a value, and the target's check would only repeat it.
+        problems += non_finite
+        points = None
     folder = Path(path).parent
     target = TARGETS[spec.model]
     problems += target.check(spec, points, data, source, shown, folder)
@@ -521,6 +580,26 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
     assert points is not None  # built whenever the file had no problems before the target's check
     root = spec.seed if spec.seed is not None else target.root_seed(spec, folder)
     return LoadedSweep(spec, shown, folder, points, replicate_seeds(root, spec.replicates))
+
+
+def _non_finite_problems(spec: SweepFile, points: list[list[Any]], data: Any, source: Any, file: str) -> list[Problem]:
+    """A range or distribution whose design drew a value that is not a finite number.
+
+    A range or distribution near the largest float (``1e308``) can draw ``inf`` (its
+    width overflows) or ``nan``; refused before any run, at the key that gives it.
+    """
+    problems = []
+    for index, parameter in enumerate(spec.parameters):
+        column = [point[index] for point in points]
+        bad = [value for value in column if isinstance(value, float) and not math.isfinite(value)]
+        if bad:
+            key = "range" if parameter.range is not None else "distribution"
+            message = (
+                f"expected a {key} whose every draw is a finite number, found {bad[0]} drawn at "
+                f"{len(bad):,} of {len(column):,} points"
+            )
+            problems.append(problem_at(("parameters", index, key), message, data, source, file))
+    return problems
 
 
 def _size_problems(spec: SweepFile, spaces: Sequence[ParameterSpace], data: Any, source: Any, file: str) -> list[Problem]:
