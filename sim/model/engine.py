@@ -644,7 +644,7 @@ class _Engine:
         """
         exit_day = day_of(served_at, self.days - 1)
         group, documents = self.parties.group[party], self.parties.documents[party]
-        share, mobilise = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
+        share, mobilise, _ = self._screening(self.alternatives.crossing[alt], exit_day, group, documents)
         draws = self.parties.draws(party, self.legs.data["attempt"][legs])
         stopped = done & (self.alternatives.leaving[alt] == HOME) & (draws[:, _DRAW["screen"]] < share)
         decided = np.where(mobilise, Decision.MOBILISED, Decision.TURNED_BACK)
@@ -665,26 +665,30 @@ class _Engine:
         if not len(pairs):
             return deterred
         who, crossing, day = party[row[pairs]], self.alternatives.crossing[alt[pairs]], arrival_day[pairs]
-        decided_on = decision_day[row[pairs]]
         group, documents = self.parties.group[who], self.parties.documents[who]
-        chance = np.zeros(len(pairs))
-        for rule, at_crossing in zip(self.screenings, self._screened_crossings):
-            match = at_crossing[crossing] & (day >= rule.days.start) & (day < rule.days.stop)
-            match &= (decided_on >= rule.known_from) & concerns(rule.who, group, documents)
-            chance[match] = rule.share * rule.deterred
+        share, _, deterrence = self._screening(crossing, day, group, documents, decision_day[row[pairs]])
         draw = self.parties.draws(who, attempt[row[pairs]], "screen")
-        deterred[pairs] = draw < chance
+        deterred[pairs] = draw < share * deterrence
         return deterred
 
-    def _screening(self, crossing, day, group, documents) -> tuple[np.ndarray, np.ndarray]:
-        """Share stopped and whether they are mobilised, per party (later rules win)."""
+    def _screening(
+        self, crossing, day, group, documents, decided_on: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Share stopped, whether they are mobilised, and the share of those who keep away, per party.
+
+        Later rules win.  With ``decided_on``, only the rules known on that day count:
+        the screening a traveller plans with, rather than the one the booth applies.
+        """
         share = np.zeros(len(day))
         mobilise = np.zeros(len(day), dtype=bool)
+        deterred = np.zeros(len(day))
         for rule, at_crossing in zip(self.screenings, self._screened_crossings):
             match = at_crossing[crossing] & (day >= rule.days.start) & (day < rule.days.stop)
+            if decided_on is not None:
+                match &= decided_on >= rule.known_from
             match &= concerns(rule.who, group, documents)
-            share[match], mobilise[match] = rule.share, rule.mobilise
-        return share, mobilise
+            share[match], mobilise[match], deterred[match] = rule.share, rule.mobilise, rule.deterred
+        return share, mobilise, deterred
 
     def _asylum_track(self, country, day, group, documents) -> np.ndarray:
         """Index of the asylum policy that takes a party's claim (-1: none); later policies win."""
