@@ -22,7 +22,7 @@ import click
 
 import sim
 from sim.run.store import OutputError, inside_outputs, refuse_to_replace
-from sim.scenario import Scenario, ScenarioError, UsageError, load_scenario
+from sim.scenario import LoadedScenario, Scenario, ScenarioError, UsageError, load_scenario
 from sim.scenario.schema import MIN_SCALE
 
 __all__ = ["main"]
@@ -225,6 +225,28 @@ def _progress_bar(*, enabled: bool, label: str, unit: str = "day") -> Iterator[C
         yield update
 
 
+def _compare_side(scenario: str, other: str, overrides: tuple[str, ...]) -> LoadedScenario:
+    """One side of a comparison with every --set; a key only the other side has is named as such."""
+    try:
+        return load_scenario(scenario, overrides)
+    except ScenarioError:
+        for text in overrides:
+            try:
+                load_scenario(scenario, [text])
+            except ScenarioError:
+                try:
+                    load_scenario(other, [text])
+                except ScenarioError:
+                    continue
+                key = text.partition("=")[0].strip()
+                raise UsageError(
+                    f"--set {key}: expected a key both scenarios have, since compare --set changes both alike,"
+                    f" found one only {other} has (to change it on one side, write a scenario that extends it)"
+                ) from None
+        raise
+
+
+
 @main.command()
 @click.argument("base")
 @click.argument("policy")
@@ -285,7 +307,7 @@ def compare(
     from sim.run.measures import possible_measures, unmatched_pattern
     from sim.run.posterior import load_posterior, value_at
 
-    sides = [load_scenario(base, overrides), load_scenario(policy, overrides)]
+    sides = [_compare_side(base, policy, overrides), _compare_side(policy, base, overrides)]
     drawn = None if posterior is None else load_posterior(posterior)
     if drawn is not None and overrides:
         # Whatever way a --set names a value (by id, by list index, or a mapping that holds

@@ -193,3 +193,16 @@ def test_commands_writing_into_a_folder_replace_only_their_own_files(cli, workdi
     assert f"mine/{foreign}: expected a new file, or a folder holding an earlier result" in result.stderr
     assert sorted(p.name for p in (workdir / "mine").iterdir()) == [foreign]
     assert (workdir / "mine" / foreign).read_text() == "keep"
+
+
+def test_a_compare_set_of_a_key_only_the_policy_has_says_so(cli, workdir: Path) -> None:
+    """compare --set changes both sides: a key only the policy scenario has is named as such, one line, exit 2."""
+    net = network_scenario(period={"start": "2022-09-14", "end": "2022-10-01"})
+    write_yaml(workdir / "net.yaml", net)
+    crossing = net["crossings"][0]["id"]
+    policy = {"extends": "net.yaml", "name": "shut", "policies": [{"id": "shut", "kind": "closure", "crossing": crossing, "from": "2022-09-20"}]}
+    write_yaml(workdir / "shut.yaml", policy)
+    result = cli("compare", "net.yaml", "shut.yaml", "-n", "1", "--scale", "0.01", "--set", "policies.shut.from=2022-09-21")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--set policies.shut.from: expected a key both scenarios have" in result.stderr
+    assert "found one only shut.yaml has" in result.stderr
