@@ -402,7 +402,7 @@ def _parse(text: str, file: str, *, root_mapping: bool = True, kind: str = "scen
     except RecursionError:
         raise ScenarioError([Problem(file, 0, 0, "", _too_deep())]) from None
     except YAMLError as error:
-        raise ScenarioError([_syntax_problem(error, text, file)]) from None
+        raise ScenarioError([_unusual_line_break(text, file) or _syntax_problem(error, text, file)]) from None
     if root is None:
         if root_mapping:
             raise ScenarioError(
@@ -436,6 +436,24 @@ class _BoundedComposer(Composer):
         if self.composed > MAX_NODES:
             raise _NodeBudgetSpent(problem="too many nodes", problem_mark=self.parser.peek_event().start_mark)
         return super().compose_node(parent, index)
+
+
+#: Characters YAML reads as line breaks though editors may show none (NEL, LS, PS).
+_UNUSUAL_BREAKS = re.compile("[\u0085\u2028\u2029]")
+
+
+def _unusual_line_break(text: str, file: str) -> Problem | None:
+    """A file that does not parse and holds a line break an editor may not show: that character, named.
+
+    YAML breaks the line there, so the parser's own message (``expected <block end>``)
+    points past something the user cannot see.
+    """
+    found = _UNUSUAL_BREAKS.search(text)
+    if found is None:
+        return None
+    at = found.start()
+    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
+    return Problem(file, line, col, "", f"expected ordinary line breaks, found U+{ord(found.group()):04X}, which YAML reads as one")
 
 
 def _too_deep() -> str:
