@@ -77,6 +77,16 @@ def test_the_undamaged_run_plots(run_folder: Path, workdir: Path, cli) -> None:
     result = cli("plot", "run", "--format", "png")
     assert result.exit_code == 0, result.stderr
     assert (workdir / "run" / "figures" / "entries_by_crossing.png").is_file()
+    # --out a folder of someone's other files: refused before any figure, the files as they were
+    (workdir / "mine").mkdir()
+    (workdir / "mine" / "notes.txt").write_text("keep")
+    refused = cli("plot", "run", "--format", "png", "--out", "mine")
+    assert refused.exit_code == 2 and len(refused.stderr.strip().splitlines()) == 1
+    assert "mine: expected a new folder, an empty one or one of figures" in refused.stderr
+    assert sorted(p.name for p in (workdir / "mine").iterdir()) == ["notes.txt"]
+    # an earlier plot's folder is plotted into again
+    again = cli("plot", "run", "--format", "png", "--out", "run/figures")
+    assert again.exit_code == 0, again.stderr
 
 
 @pytest.mark.parametrize(

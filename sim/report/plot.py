@@ -42,6 +42,19 @@ class Plotted:
     notes: list[str]
 
 
+def _refuse_other_files(out_dir: Path) -> None:
+    """Figures go into a new folder, an empty one, or one of figures (an earlier plot), whose
+    same-named files they replace; a folder holding anything else is someone's, and refused."""
+    if not out_dir.is_dir():
+        return
+    other = sorted(p.name for p in out_dir.iterdir() if not (p.is_file() and p.suffix.lstrip(".") in FORMATS))
+    if other:
+        raise UsageError(
+            f"{out_dir}: expected a new folder, an empty one or one of figures (png, svg, pdf), found {other[0]!r}"
+            f"{f' and {len(other) - 1} more' if len(other) > 1 else ''}; figures are not written among other files"
+        )
+
+
 def folder_kind(folder: Path) -> str:
     """``run``, ``comparison`` or ``sweep``, by the files in ``folder``.
 
@@ -122,6 +135,7 @@ def plot(
         raise UsageError(f"--format: expected png, svg or pdf, found {', '.join(unknown) or 'none'}")
     kind = folder_kind(folder)
     out_dir = Path(out) if out is not None else folder / "figures"
+    _refuse_other_files(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if kind == "run":
         return plot_run(folder, out_dir, formats=formats, targets=targets)
