@@ -143,6 +143,14 @@ def test_params_file_mistakes_are_one_line_each_and_exit_2(files: Path, cli, mon
     (line,) = result.stderr.strip().splitlines()
     assert re.match(r"^lost\.yaml:4:\d+: priors\.\S*: expected a path that overrides", line), line
 
+    # An --out holding someone's file of a name the calibration writes: refused before any run.
+    Path("mine").mkdir()
+    Path("mine/posterior.csv").write_text("keep", encoding="utf-8")
+    result = cli("calibrate", "base.yaml", "--targets", "targets.yaml", "--params", "tiny.yaml", "--out", "mine")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "mine/posterior.csv: expected a new file, or a folder holding an earlier result" in result.stderr
+    assert sorted(p.name for p in Path("mine").iterdir()) == ["posterior.csv"]
+
     # Duplicate paths.
     Path("twice.yaml").write_text(PARAMS.replace("choice.information_lag_hours", "departures.pool_persons"), encoding="utf-8")
     with pytest.raises(Exception, match="again"):

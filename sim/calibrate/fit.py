@@ -73,7 +73,7 @@ from pydantic_core import PydanticCustomError
 from sim.calibrate.abc import ABCResult, Distance, GenerationInfo, Prior, abc_smc, load_result, weighted_quantile
 from sim.calibrate.targets import LoadedTargets, Target, check_targets, load_targets, score, simulated_value, summarise
 from sim.run.posterior import parameter_override
-from sim.run.store import write_file_atomic
+from sim.run.store import refuse_to_replace, write_file_atomic
 from sim.scenario.errors import Problem, ScenarioError, UsageError
 from sim.scenario.loading import load_scenario, load_scenario_data, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
@@ -541,6 +541,12 @@ def calibrate(
     checkpoint = folder / "checkpoint"
     if not resume and (checkpoint / "state.json").exists():
         raise UsageError(f"{folder} already holds a calibration: expected --resume or another --out, found its checkpoint")
+    refuse_to_replace(
+        folder,
+        ["posterior.csv", "point.json", "intervals.csv", "generations.txt", "calibration.json", "fit_report.csv",
+         "fit_report.json", "fit_report.png"],
+        markers=["calibration.json", "checkpoint"],
+    )
 
     # calibration.json is written last: while it is absent the folder is not a finished calibration.
     (folder / "calibration.json").unlink(missing_ok=True)
