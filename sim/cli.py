@@ -31,14 +31,20 @@ EXIT_USER_ERROR = 2
 EXIT_SYSTEM_ERROR = 1
 
 
-def _usage_line(error: click.UsageError) -> str:
-    """click's usage error (an unknown option, a value out of range) as one line, like the library's."""
+def _usage_line(error: click.UsageError, command: str | None = None) -> str:
+    """click's usage error (an unknown option, a value out of range) as one line, like the library's.
+
+    ``command`` names the subcommand being started, for the errors click raises
+    without its context (an option given no value).
+    """
     # the program's name, whatever it was started as (`python -m sim`, a test's runner)
     names = []
     ctx = error.ctx
     while ctx is not None and ctx.parent is not None:
         names.append(ctx.info_name or "")
         ctx = ctx.parent
+    if not names and command:
+        names = [command]
     where = " ".join(["crossings", *reversed(names)])
     message = " ".join(error.format_message().split())
     return f"{where}: {message} (see '{where} --help')"
@@ -63,7 +69,7 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except click.UsageError as error:  # a command's options, or no such command
-            click.echo(_usage_line(error), err=True)
+            click.echo(_usage_line(error, ctx.invoked_subcommand), err=True)
         except ScenarioError as error:
             for problem in error.problems:
                 click.echo(str(problem), err=True)

@@ -82,6 +82,8 @@ def test_run_bad_scale_is_a_usage_error(cli, workdir: Path) -> None:
         (("compare",), "crossings compare: Missing argument 'BASE'. (see 'crossings compare --help')"),
         (("--bogus",), "crossings: No such option '--bogus'. (see 'crossings --help')"),
         (("bogus",), "crossings: No such command 'bogus'. (see 'crossings --help')"),
+        (("run", "x.yaml", "--set"), "crossings run: Option '--set' requires an argument. (see 'crossings run --help')"),
+        (("validate", ""), "'':0:0: expected a scenario file, found an empty path"),
     ],
 )
 def test_a_mistake_on_the_command_line_is_one_line_and_exit_2(cli, args: tuple[str, ...], line: str) -> None:

@@ -296,6 +296,18 @@ def test_schema_problems_one_line_each(workdir):
     ]
 
 
+def test_a_place_or_a_date_of_the_wrong_kind_is_one_line(workdir):
+    """A number for a place (a text or a list) is one problem, not one per kind it might have been; a
+    date written as a number (which pydantic would read as a Unix time) is refused."""
+    text = GOOD.replace("place: KZ", "place: 5").replace("from: 2022-09-24", "from: 20220924")
+    place = position_of(text, "place: 5")
+    date = position_of(text, "from: 20220924")
+    assert _problems(workdir, text) == [
+        f"t.yaml:{place[0]}:{place[1]}: targets.kz-in.place: expected a crossing id or ISO code, or a list of them, found 5",
+        f"t.yaml:{date[0]}:{date[1]}: targets.ul-wait.from: expected an ISO date (YYYY-MM-DD), found 20220924",
+    ]
+
+
 def test_cross_field_problems(workdir):
     text = (
         GOOD.replace("aggregate: sum\n    from: 2022-09-21\n", "aggregate: daily\n    from: 2022-09-21\n")

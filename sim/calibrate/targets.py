@@ -44,7 +44,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import numpy as np
 import pyarrow as pa
@@ -55,7 +55,7 @@ from sim.scenario.errors import Problem, ScenarioError
 from sim.run.daily_measures import LEVELS, WAITS, measures_of
 from sim.scenario.loading import read_yaml_file
 from sim.scenario.messages import KeyPath, Position, did_you_mean, problem_at, validation_problems
-from sim.scenario.schema import Float, Scenario
+from sim.scenario.schema import Date, Float, Scenario, one_problem
 
 __all__ = [
     "CROSSING_MEASURES",
@@ -101,14 +101,14 @@ class Target(_Strict):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Identifier, lower-case with dashes.")
     source: str = Field(min_length=1, description="Seed file (seeds/…) or outlet and date, and who said it.")
     quote: str = Field(min_length=1, description="The reported words.")
-    place: str | list[str] = Field(
+    place: Annotated[str | list[str], one_problem("a crossing id or ISO code, or a list of them")] = Field(
         description="Crossing id or ISO code; a list is combined (counts summed, queues and waits: the maximum)."
     )
     measure: Measure = Field(description="A daily.csv measure.")
     aggregate: Literal["daily", "sum", "max", "mean"] = Field(description="How the days are combined.")
-    date: dt.date | None = Field(None, description="The day, for aggregate: daily.")
-    from_: dt.date | None = Field(None, alias="from", description="First day, for sum, max and mean.")
-    until: dt.date | None = Field(None, description="Last day (included), for sum, max and mean.")
+    date: Date | None = Field(None, description="The day, for aggregate: daily.")
+    from_: Date | None = Field(None, alias="from", description="First day, for sum, max and mean.")
+    until: Date | None = Field(None, description="Last day (included), for sum, max and mean.")
     value: Float | None = Field(None, gt=0, description="The reported value (with tolerance).")
     tolerance: Float | None = Field(None, gt=0, le=1, description="Relative tolerance around value, stated.")
     range: list[Float] | None = Field(

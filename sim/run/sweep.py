@@ -37,7 +37,7 @@ from fnmatch import fnmatch
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, ValidatorFunctionWrapHandler, WrapValidator, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
 from sim.run.compare import replicate_seeds
@@ -53,6 +53,7 @@ from sim.scenario.schema import (
     Int,
     Scenario,
     StrictModel,
+    one_problem,
     simulated_persons,
     too_many_persons,
 )
@@ -90,18 +91,9 @@ _Strict = StrictModel
 MAX_LOG_DRAW = 700.0
 
 
-def _one_value(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
-    """One item of ``values``: a number, a string or a boolean, with one problem for anything else
-    (not one per kind it might have been)."""
-    try:
-        return handler(value)
-    except ValidationError:
-        raise PydanticCustomError("sweep_value", f"expected a number, a string, true or false, found {describe(value)}", {}) from None
-
-
 #: An item of a ``values`` list, strictly: ``8`` stays an integer, ``8.0`` a float, ``"8"`` text
 #: and ``true`` a boolean; the scenario judges whether its key takes it (see :func:`_override`).
-SweepValue = Annotated[Int | _Float | str | Bool, WrapValidator(_one_value)]
+SweepValue = Annotated[Int | _Float | str | Bool, one_problem("a number, a string, true or false")]
 
 
 class Range(_Strict):

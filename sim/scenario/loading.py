@@ -163,6 +163,9 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScen
     """
 
     shown = str(path)
+    if shown == "":
+        # Path("") is the current folder: say what was given, not "a directory".
+        raise ScenarioError([Problem(repr(shown), 0, 0, "", "expected a scenario file, found an empty path")])
     tree = _resolve_extends(Path(path), shown, chain=())
     problems = [problem for text in overrides if (problem := _apply_override(tree, text)) is not None]
     if problems:

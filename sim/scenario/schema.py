@@ -23,7 +23,19 @@ import unicodedata
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import AfterValidator, AllowInfNan, BaseModel, BeforeValidator, ConfigDict, Field, Strict, model_validator
+from pydantic import (
+    AfterValidator,
+    AllowInfNan,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 __all__ = [
@@ -65,6 +77,7 @@ __all__ = [
     "DATE_YEARS",
     "Date",
     "Text",
+    "one_problem",
     "MAX_SIMULATED_PERSONS",
     "simulated_days",
     "simulated_persons",
@@ -159,6 +172,26 @@ def _plain_text(value: str) -> str:
 
 Text = Annotated[str, AfterValidator(_plain_text)]
 """One line of printable text: no control characters, line breaks or unpaired surrogates."""
+
+def one_problem(expected: str) -> WrapValidator:
+    """A validator that reports a value fitting none of a union's kinds as one problem.
+
+    Without it, pydantic lists one problem per kind the value might have been
+    (``place.str``, ``place.list[str]``), several lines for one mistake.
+    """
+
+    def validate(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as error:
+            if len(error.errors()) == 1:
+                raise
+            from sim.scenario.messages import describe
+
+            raise PydanticCustomError("one_of", f"expected {expected}, found {describe(value)}", {}) from None
+
+    return WrapValidator(validate)
+
 
 MIN_SCALE = 1e-6
 """Smallest fraction of people simulated (a millionth: about one party of the default scenario)."""
