@@ -13,6 +13,7 @@ fault.  Neither ever prints a traceback.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -75,6 +76,11 @@ class _Group(click.Group):
                 click.echo(str(problem), err=True)
         except UsageError as error:
             click.echo(f"crossings: {error}", err=True)
+        except BrokenPipeError:
+            # The reader went away (`crossings list | head`): nothing is wrong, and nothing more
+            # can be written; stdout is pointed at /dev/null so that closing it stays quiet.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as error:
             click.echo(f"crossings: {_system_error(error)}", err=True)
             ctx.exit(EXIT_SYSTEM_ERROR)

@@ -208,3 +208,15 @@ def test_a_compare_set_of_a_key_only_the_policy_has_says_so(cli, workdir: Path) 
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--set policies.shut.from: expected a key both scenarios have" in result.stderr
     assert "found one only shut.yaml has" in result.stderr
+
+
+def test_a_reader_that_goes_away_is_no_error() -> None:
+    """`crossings list | head -1`: the pipe closes before the listing is written; no message, exit 0."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "sim", "list"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    process.stdout.close()  # before the program (still importing) writes a line
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 0, stderr
+    assert stderr == ""
