@@ -242,21 +242,59 @@ def _compare_side(scenario: str, other: str, overrides: tuple[str, ...]) -> Load
     try:
         return load_scenario(scenario, overrides)
     except ScenarioError:
+        from sim.run.posterior import has_value
+
+        mine, theirs = load_scenario(scenario).resolved, load_scenario(other).resolved
         for text in overrides:
+            key = text.partition("=")[0].strip()
+            if has_value(mine, key) or not has_value(theirs, key):
+                continue
             try:
                 load_scenario(scenario, [text])
             except ScenarioError:
-                try:
-                    load_scenario(other, [text])
-                except ScenarioError:
-                    continue
-                key = text.partition("=")[0].strip()
                 raise UsageError(
                     f"--set {key}: expected a key both scenarios have, since compare --set changes both alike,"
                     f" found one only {other} has (to change it on one side, write a scenario that extends it)"
                 ) from None
         raise
 
+
+def _refuse_varied_sets(
+    base: str, resolved: dict, overrides: tuple[str, ...], varied: tuple[str, ...], posterior: str
+) -> None:
+    """Refuse a --set of a value the posterior's draws overwrite, however its key names it.
+
+    By its key (the value itself, or a mapping that holds it), or, for a key that names
+    it otherwise (a list index), by the value it changes: the settings are applied in
+    turn, together, as the run applies them, and the first that moves a varied value is named.
+    """
+    from sim.run.posterior import value_at
+
+    def refuse(key: str, name: str) -> None:
+        raise UsageError(
+            f"--set {key}: expected a parameter the posterior of {posterior} does not vary, since its draws"
+            f" would overwrite it, found one that sets {name}"
+        )
+
+    keys = [text.partition("=")[0].strip() for text in overrides]
+    for key in keys:
+        hit = [name for name in varied if name == key or name.startswith(key + ".")]
+        if hit:
+            refuse(key, hit[0])
+    previous = load_scenario(base).resolved
+    changed = [name for name in varied if value_at(resolved, name) != value_at(previous, name)]
+    if not changed:
+        return
+    for count, key in enumerate(keys, start=1):
+        try:
+            now = load_scenario(base, overrides[:count]).resolved
+        except ScenarioError:  # valid only with the settings after it
+            continue
+        moved = [name for name in changed if value_at(now, name) != value_at(previous, name)]
+        if moved:
+            refuse(key, moved[0])
+        previous = now
+    refuse(keys[-1], changed[0])
 
 
 @main.command()
@@ -317,25 +355,14 @@ def compare(
 
     from sim.run.compare import compare as run_comparison
     from sim.run.measures import possible_measures, unmatched_pattern
-    from sim.run.posterior import load_posterior, value_at
+    from sim.run.posterior import load_posterior
 
     sides = [_compare_side(base, policy, overrides), _compare_side(policy, base, overrides)]
     drawn = None if posterior is None else load_posterior(posterior)
     if drawn is not None and overrides:
-        # Whatever way a --set names a value (by id, by list index, or a mapping that holds
-        # it), it is refused if it sets, or changes, one the posterior's draws overwrite.
-        plain = load_scenario(base).resolved
-        for text in overrides:
-            key = text.partition("=")[0].strip()
-            varied = [name for name in drawn.names if name == key or name.startswith(key + ".")]
-            if not varied:
-                alone = load_scenario(base, [text]).resolved
-                varied = [name for name in drawn.names if value_at(alone, name) != value_at(plain, name)]
-            if varied:
-                raise UsageError(
-                    f"--set {key}: expected a parameter the posterior of {posterior} does not vary, since its draws"
-                    f" would overwrite it, found one that sets {varied[0]}"
-                )
+        _refuse_varied_sets(base, sides[0].resolved, overrides, drawn.names, posterior)
+    if out is not None:
+        refuse_to_replace(out, ["compare.csv", "compare.json", "replicates.parquet"], markers=["compare.json"])
     # A pattern is checked against the names runs can have, before any run is spent on it.
     names = sorted(set().union(*(possible_measures(side.scenario) for side in sides)))
     for pattern in patterns:
@@ -700,8 +727,8 @@ def fit_report(
     from sim.calibrate.targets import format_report
 
     # sim.run's check, once before any run: NaN passes click's FloatRange and would fail every run.
-    if scale is not None and not 0 < scale <= 1:
-        raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
+    if scale is not None and not MIN_SCALE <= scale <= 1:
+        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
     refuse_to_replace(out, ["fit_report.csv", "fit_report.json", "fit_report.png"], markers=["fit_report.json"])
     report = run_report(
         scenario, targets_file, overrides=overrides, replicates=replicates, scale=scale, seed=seed, out=out,

@@ -207,6 +207,12 @@ def test_a_prior_reaching_values_the_scenario_refuses_is_one_line_at_its_bound(
         "wide.yaml:3:83: priors.0.low: people.international_passport_share=0.01: people.schengen_visa_share: "
         "expected schengen_visa_share <= international_passport_share (0.01), found 0.02"
     ]
+    # An integer prior from 0.5 to 12.5 gives the lanes 1..12 equal room: no draw rounds to 0 or 13.
+    from sim.calibrate.fit import check_paths, load_params
+
+    lanes = "  - {path: crossings.upper-lars.modes.car.lanes, kind: uniform, low: 0.5, high: 12.5, integer: true}\n"
+    Path("halves.yaml").write_text(PARAMS.replace("priors:\n", "priors:\n" + lanes), encoding="utf-8")
+    check_paths(load_params("halves.yaml"), "base.yaml")
 
 
 def test_the_shipped_params_pass_the_checks() -> None:

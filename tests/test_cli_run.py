@@ -208,6 +208,10 @@ def test_a_compare_set_of_a_key_only_the_policy_has_says_so(cli, workdir: Path) 
     assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "--set policies.shut.from: expected a key both scenarios have" in result.stderr
     assert "found one only shut.yaml has" in result.stderr
+    # a key both have, refused on one side for another reason, is that reason, not "only one has it"
+    both = cli("compare", "net.yaml", "shut.yaml", "-n", "1", "--scale", "0.01", "--set", "period.end=2022-09-10")
+    assert both.exit_code == 2 and "only" not in both.stderr
+    assert "period.end: expected period.end on or after period.start" in both.stderr
 
 
 def test_a_reader_that_goes_away_is_no_error() -> None:

@@ -181,6 +181,10 @@ def test_a_set_of_a_parameter_the_posterior_varies_is_refused(cli, workdir: Path
     assert by_index.exit_code == 2 and len(by_index.stderr.strip().splitlines()) == 1
     assert f"--set countries.{index}.appeal: expected a parameter" in by_index.stderr
     assert by_index.stderr.strip().endswith("found one that sets countries.GE.appeal")
+    # settings valid only together are applied together, as the runs apply them
+    together = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal",
+                   "--set", "people.groups.draft_age_men.share=0.4", "--set", "people.groups.families.share=0.4")
+    assert together.exit_code == 0, together.stderr
     # a value the posterior does not vary is set on both sides as usual
     other = cli("compare", "base.yaml", "base.yaml", "-n", "1", "--posterior", "cal", "--set", f"countries.{index}.name=Sakartvelo")
     assert other.exit_code == 0, other.stderr

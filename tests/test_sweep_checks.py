@@ -141,6 +141,18 @@ def test_a_distribution_is_not_refused_for_tails_it_never_draws(workdir: Path) -
     assert len(loaded.points) == 8 and min(point[0] for point in loaded.points) > 0
 
 
+def test_a_key_that_takes_a_list_is_varied_by_values_written_as_yaml_lists(workdir: Path) -> None:
+    # Text that is a YAML flow list reaches --set as written; a number in quotes stays text.
+    tiny_base(workdir)
+    iso = json.loads((workdir / "base.yaml").read_text())["countries"][0]["iso"]
+    text = LANES.replace("path: crossings.upper-lars.modes.car.lanes", f"path: countries.{iso}.accepts").replace(
+        "values: [4, 8]", 'values: ["[internal_passport]", "[internal_passport, international_passport]"]'
+    )
+    (workdir / "s.yaml").write_text(text, encoding="utf-8")
+    loaded = load_sweep("s.yaml")
+    assert len(loaded.points) == 2
+
+
 @pytest.mark.parametrize("name", ["upper-lars-capacity.yaml", "sobol-departures.yaml"])
 def test_the_shipped_sweeps_pass_the_checks(name: str) -> None:
     loaded = load_sweep(ROOT / "scenarios" / "sweeps" / name)
@@ -194,7 +206,7 @@ def test_an_unknown_measure_of_ishigami_is_refused(workdir: Path, cli) -> None:
 def test_sweep_refuses_a_nan_scale(workdir: Path, cli) -> None:
     tiny_base(workdir)
     (workdir / "s.yaml").write_text(LANES, encoding="utf-8")
-    assert refused(cli, "s.yaml", "--scale", "nan") == ["crossings: scale: expected a fraction in (0, 1], found nan"]
+    assert refused(cli, "s.yaml", "--scale", "nan") == ["crossings: scale: expected a fraction in [1e-06, 1], found nan"]
 
 
 def test_fit_report_refuses_a_nan_scale(workdir: Path, cli) -> None:
@@ -211,7 +223,7 @@ targets:
     )
     result = cli("fit-report", "base.yaml", "--targets", "targets.yaml", "-n", "1", "--workers", "1", "--scale", "nan", "--out", "report")
     assert result.exit_code == 2, (result.stdout, result.stderr)
-    assert result.stderr.splitlines() == ["crossings: scale: expected a fraction in (0, 1], found nan"]
+    assert result.stderr.splitlines() == ["crossings: scale: expected a fraction in [1e-06, 1], found nan"]
     assert not (workdir / "report").exists()
 
 

@@ -77,7 +77,7 @@ from sim.run.store import refuse_to_replace, write_file_atomic
 from sim.scenario.errors import Problem, ScenarioError, UsageError
 from sim.scenario.loading import load_scenario, load_scenario_data, read_yaml_file
 from sim.scenario.messages import problem_at, validation_problems
-from sim.scenario.schema import Bool, Float, Int, StrictModel
+from sim.scenario.schema import MIN_SCALE, Bool, Float, Int, StrictModel
 
 __all__ = [
     "PriorSpec",
@@ -150,7 +150,7 @@ class ParamsFile(_Strict):
     priors: list[PriorSpec] = Field(min_length=1)
     population: Int = Field(200, ge=2, description="Particles per generation.")
     generations: Int = Field(6, ge=1, description="Most generations, counting generation 0.")
-    scale: _Float | None = Field(None, gt=0, le=1, description="Fraction of people simulated [default: the scenario's].")
+    scale: _Float | None = Field(None, ge=MIN_SCALE, le=1, description="Fraction of people simulated [default: the scenario's].")
     seed: Int = Field(0, ge=0, description="The calibration's seed.")
     replicates: Int = Field(8, ge=1, description="Runs of the point estimate in the fit report.")
     runs_per_particle: Int = Field(
@@ -250,6 +250,10 @@ def check_paths(params: LoadedParams, scenario: str | Path) -> None:
             value = getattr(prior, end)
             if value is None:
                 continue
+            if prior.integer:
+                # The nearest whole number a draw inside the bounds can round to: from
+                # low 0.5 (the usual way to give the integers 1..n equal room) draws round to 1.
+                value = math.floor(value + 0.5) if end == "low" else math.ceil(value - 0.5)
             override = parameter_override(prior.path, value, prior.integer)
             try:
                 load_scenario_data(base.resolved, shown, [override])

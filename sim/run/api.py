@@ -23,7 +23,7 @@ from sim.run.outputs import daily_table, format_csv, people_accounting
 from sim.run.store import write_dir_atomic, write_file_atomic
 from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
 from sim.scenario.errors import UsageError
-from sim.scenario.schema import MAX_SIMULATED_PERSONS, Scenario, simulated_persons, too_many_persons
+from sim.scenario.schema import MAX_SIMULATED_PERSONS, MIN_SCALE, Scenario, simulated_persons, too_many_persons
 
 __all__ = ["Result", "run", "resolve_scenario", "package_version", "run_sha256"]
 
@@ -203,8 +203,8 @@ def run(
     scale = spec.scale if scale is None else float(scale)
     if seed < 0:
         raise UsageError(f"seed: expected an integer >= 0, found {seed}")
-    if not 0 < scale <= 1:
-        raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
+    if not MIN_SCALE <= scale <= 1:
+        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
     # Validation checked the scenario's own scale; a scale given here is checked here.
     if (persons := simulated_persons(spec, scale)) > MAX_SIMULATED_PERSONS:
         raise UsageError(f"scale {scale:g}: {too_many_persons(persons)}; choose a smaller scale")

@@ -34,7 +34,7 @@ from sim.scenario.errors import ScenarioError, UsageError
 from sim.scenario.loading import LoadedScenario, load_scenario_data
 from sim.scenario.messages import identifier
 
-__all__ = ["Posterior", "load_posterior", "check_policy", "value_at", "parameter_override"]
+__all__ = ["Posterior", "load_posterior", "check_policy", "value_at", "has_value", "parameter_override"]
 
 _MISSING = object()
 
@@ -163,6 +163,11 @@ def value_at(resolved: dict[str, Any], dotted: str) -> Any:
         else:
             return _MISSING
     return node
+
+
+def has_value(resolved: dict[str, Any], dotted: str) -> bool:
+    """Whether resolved scenario data has a value at a dotted key path (see :func:`value_at`)."""
+    return value_at(resolved, dotted) is not _MISSING
 
 
 def check_policy(posterior: Posterior, base: dict[str, Any], policy: dict[str, Any], policy_name: str) -> None:

@@ -7,6 +7,7 @@ looks finished.  Single files go the same way (temp file + ``os.replace``).
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -66,6 +67,11 @@ def _ordinary_file_mode() -> int:
     return 0o666 & ~_umask()
 
 
+#: Errors that say the path itself is wrong (a file in the way, no such place, no right to
+#: write there), as opposed to the machine's (a full disk, an I/O error).
+_PATH_ERRORS = frozenset({errno.EEXIST, errno.ENOTDIR, errno.ENOENT, errno.EACCES, errno.EPERM, errno.EROFS, errno.EISDIR})
+
+
 def write_dir_atomic(destination: Path, fill: Callable[[Path], None], *, marker: str | None = None) -> Path:
     """Build a folder with ``fill(tmp_dir)`` and move it to ``destination`` in one rename.
 
@@ -94,6 +100,8 @@ def write_dir_atomic(destination: Path, fill: Callable[[Path], None], *, marker:
         destination.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{destination.name}.", suffix=".partial", dir=destination.parent))
     except OSError as error:
+        if error.errno not in _PATH_ERRORS:
+            raise OutputError(destination, error) from error  # the machine's (a full disk): exit 1
         # Where the result cannot even begin (a file in the way, no such place, no
         # permission), the path is the user's to change: named as given, not the temporary folder.
         found = f"{error.strerror or error}" + (f" ({error.filename})" if error.filename and "partial" not in str(error.filename) else "")

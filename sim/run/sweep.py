@@ -48,6 +48,7 @@ from sim.scenario.loading import LoadedScenario, existing_file, load_scenario, l
 from sim.scenario.messages import KeyPath, describe, did_you_mean, problem_at, validation_problems
 from sim.scenario.schema import (
     MAX_SIMULATED_PERSONS,
+    MIN_SCALE,
     Bool,
     Float,
     Int,
@@ -198,7 +199,7 @@ class SweepFile(_Strict):
     design: Design
     replicates: Int = Field(1, ge=1)
     measures: list[str] = Field(default_factory=list)
-    scale: _Float | None = Field(None, gt=0, le=1)
+    scale: _Float | None = Field(None, ge=MIN_SCALE, le=1)
     seed: Int | None = Field(None, ge=0)
 
 
@@ -276,8 +277,12 @@ def _override(path: str, value: Any) -> str:
     ``--set`` reads its value as YAML, so text that would read as something else
     (``"8"``, ``"true"``, ``"2022-09-21"``) is quoted: it stays text, and a key that
     takes a number says so (``expected an integer, found '8'``) instead of taking 8.
+    Text written as a YAML list or mapping (``"[internal_passport]"``) is passed as
+    written: it is how a sweep varies a key that takes a list or a mapping.
     """
-    if isinstance(value, bool):
+    if isinstance(value, str) and value.lstrip()[:1] in ("[", "{"):
+        text = value
+    elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, float):
         text = repr(value)
@@ -534,8 +539,8 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
     """
     # sim.run's own check, made once here rather than failing every run; `not 0 < x`
     # is also true of NaN, which click's FloatRange lets through.
-    if scale is not None and not 0 < scale <= 1:
-        raise UsageError(f"scale: expected a fraction in (0, 1], found {scale}")
+    if scale is not None and not MIN_SCALE <= scale <= 1:
+        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
     shown = str(path)
     data, source = read_yaml_file(path, "sweep")
     try:

@@ -405,7 +405,7 @@ def _parse(text: str, file: str, *, root_mapping: bool = True, kind: str = "scen
     except RecursionError:
         raise ScenarioError([Problem(file, 0, 0, "", _too_deep())]) from None
     except YAMLError as error:
-        raise ScenarioError([_unusual_line_break(text, file) or _syntax_problem(error, text, file)]) from None
+        raise ScenarioError([_unusual_line_break(error, text, file) or _syntax_problem(error, text, file)]) from None
     if root is None:
         if root_mapping:
             raise ScenarioError(
@@ -445,13 +445,19 @@ class _BoundedComposer(Composer):
 _UNUSUAL_BREAKS = re.compile("[\u0085\u2028\u2029]")
 
 
-def _unusual_line_break(text: str, file: str) -> Problem | None:
-    """A file that does not parse and holds a line break an editor may not show: that character, named.
+def _unusual_line_break(error: YAMLError, text: str, file: str) -> Problem | None:
+    """A parse error on a line that holds a line break an editor may not show: that character, named.
 
     YAML breaks the line there, so the parser's own message (``expected <block end>``)
-    points past something the user cannot see.
+    points past something the user cannot see.  Only a break on the line (as editors
+    count lines) where the parser stopped is blamed; one elsewhere is left alone.
     """
-    found = _UNUSUAL_BREAKS.search(text)
+    mark = getattr(error, "problem_mark", None)
+    if mark is None or not 0 <= mark.index <= len(text):
+        return None
+    start = text.rfind("\n", 0, mark.index) + 1
+    end = text.find("\n", mark.index)
+    found = _UNUSUAL_BREAKS.search(text, start, len(text) if end < 0 else end)
     if found is None:
         return None
     at = found.start()

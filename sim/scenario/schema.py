@@ -19,6 +19,7 @@ ISO dates.
 from __future__ import annotations
 
 import datetime as dt
+import re
 import unicodedata
 from enum import Enum
 from typing import Annotated, Any, Literal, Union
@@ -137,9 +138,13 @@ Bool = Annotated[bool, Strict()]
 DATE_YEARS = (1900, 2199)
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
 def _not_a_number(value: Any) -> Any:
-    # pydantic reads a number as a Unix time; in a scenario it is a slip (20220922).
-    if isinstance(value, (bool, int, float)):
+    # pydantic reads a number, or text of one ("1664496000"), as a Unix time; in a scenario
+    # it is a slip (20220922). Text must be the ISO date itself.
+    if isinstance(value, (bool, int, float)) or (isinstance(value, str) and not _ISO_DATE.fullmatch(value)):
         raise PydanticCustomError("date_type", "expected a date (YYYY-MM-DD), found {found}", {"found": value})
     return value
 
