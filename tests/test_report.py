@@ -175,3 +175,18 @@ def test_sweep_figures_render(tmp_path: Path, design: str, names: list[str]) -> 
     for path in plotted.files:
         assert path.stat().st_size > 20_000, path
         assert png_size(path)[0] == WIDTH_PX, path
+
+
+def test_a_crossing_without_waits_peaks_at_zero_without_a_warning() -> None:
+    """The comparison's wait panels rank crossings by their peak wait: one nobody crossed (all NaN) is 0,
+    and numpy's all-NaN warning does not reach the user's terminal."""
+    import warnings
+
+    import numpy as np
+
+    from sim.report.comparison import _peak
+
+    waits = np.array([[[np.nan, np.nan], [np.nan, np.nan]], [[1.0, np.nan], [3.0, 2.0]]])  # crossings, replicates, days
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert _peak(waits).tolist() == [0.0, 3.0]

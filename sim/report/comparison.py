@@ -231,9 +231,7 @@ def write_comparison_figures(
     crossings = sorted(set(base_w_places) | set(policy_w_places))
     base_w = _aligned(base_w, base_w_places, crossings, days)
     policy_w = _aligned(policy_w, policy_w_places, crossings, days)
-    with np.errstate(invalid="ignore"):
-        peak_change = np.abs(np.nan_to_num(np.nanmax(policy_w, axis=(1, 2)) if crossings else np.zeros(0))
-                             - np.nan_to_num(np.nanmax(base_w, axis=(1, 2)) if crossings else np.zeros(0)))
+    peak_change = np.abs(_peak(policy_w) - _peak(base_w)) if crossings else np.zeros(0)
     wait_shown = [crossings[i] for i in sorted(range(len(crossings)), key=lambda i: (-peak_change[i], crossings[i]))]
     wait_shown = wait_shown[:FAN_PANELS]
     files += _fan(days, wait_shown, crossings, base_w, policy_w, base_name, policy_name,
@@ -242,6 +240,16 @@ def write_comparison_figures(
                   "interval; crossings whose peak changes most", "Wait, 90th percentile (hours)",
                   source, out_dir / "fan_waits", formats)
     return files
+
+
+def _peak(waits: np.ndarray) -> np.ndarray:
+    """Each crossing's highest wait over replicates and days (axis 0: crossings); 0 where it had none.
+
+    A crossing without a wait on any day (nobody crossed it) is all NaN: its peak is 0,
+    without numpy's warning of an all-NaN slice reaching the user.
+    """
+    filled = np.where(np.isnan(waits), -np.inf, waits).max(axis=(1, 2))
+    return np.where(np.isneginf(filled), 0.0, filled)
 
 
 def _aligned(values: np.ndarray, places: list[str], wanted: list[str], days: np.ndarray) -> np.ndarray:
