@@ -582,7 +582,8 @@ def _sweep_bar(*, enabled: bool, label: str) -> Iterator[Callable[[int, int, int
 @main.command()
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=False))
 @click.option("--no-figures", is_flag=True, help="Skip the figures.")
-def summarise(folder: Path, no_figures: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="Print nothing (the files are written all the same).")
+def summarise(folder: Path, no_figures: bool, quiet: bool) -> None:
     """Summarise the sweep store FOLDER: per-point means with 95% intervals, Sobol indices.
 
     Writes points.csv and tornado.png (and for sobol designs sobol.csv and sobol.png; for
@@ -591,6 +592,8 @@ def summarise(folder: Path, no_figures: bool) -> None:
     from sim.run.sweep_summary import summarise as summarise_store
 
     summary = summarise_store(folder, figures=not no_figures)
+    if quiet:
+        return
     click.echo(f"{summary.name}: {summary.design} design, {summary.runs} runs, {summary.failed} failed")
     for line in summary.errors[:10]:
         click.echo(f"  failed: {line}")

@@ -178,6 +178,8 @@ measures: [entries.GE, entries.KZ]
     points = (tmp_path / "store" / "points.csv").read_text().splitlines()
     assert points[0] == "point,param.people.international_passport_share,param.people.schengen_visa_share,measure,replicates,mean,ci_low,ci_high"
     assert any(line.startswith("1,0.05,0.2,entries.GE,0,") for line in points)
+    quiet = cli("summarise", "store", "-q", "--no-figures")
+    assert quiet.exit_code == 0 and quiet.stdout == "", quiet.stderr
 
 
 GOOD = """\
