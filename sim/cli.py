@@ -353,6 +353,7 @@ def compare(
     """
     from fnmatch import fnmatch
 
+    from sim.run.compare import COMPARISON_FILES, COMPARISON_MARKER
     from sim.run.compare import compare as run_comparison
     from sim.run.measures import possible_measures, unmatched_pattern
     from sim.run.posterior import load_posterior
@@ -362,7 +363,7 @@ def compare(
     if drawn is not None and overrides:
         _refuse_varied_sets(base, sides[0].resolved, overrides, drawn.names, posterior)
     if out is not None:
-        refuse_to_replace(out, ["compare.csv", "compare.json", "replicates.parquet"], markers=["compare.json"])
+        refuse_to_replace(out, COMPARISON_FILES, markers=[COMPARISON_MARKER])
     # A pattern is checked against the names runs can have, before any run is spent on it.
     names = sorted(set().union(*(possible_measures(side.scenario) for side in sides)))
     for pattern in patterns:
@@ -729,10 +730,13 @@ def fit_report(
     from sim.calibrate.fit import fit_report as run_report
     from sim.calibrate.targets import format_report
 
+    from sim.calibrate.fit import FIT_REPORT_FILES
+    from sim.run.api import check_scale
+
     # sim.run's check, once before any run: NaN passes click's FloatRange and would fail every run.
-    if scale is not None and not MIN_SCALE <= scale <= 1:
-        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
-    refuse_to_replace(out, ["fit_report.csv", "fit_report.json", "fit_report.png"], markers=["fit_report.json"])
+    if scale is not None:
+        check_scale(scale)
+    refuse_to_replace(out, FIT_REPORT_FILES, markers=["fit_report.json"])
     report = run_report(
         scenario, targets_file, overrides=overrides, replicates=replicates, scale=scale, seed=seed, out=out,
         executor=executor, workers=workers, scheduler=scheduler, label="with --set" if overrides else None,

@@ -89,7 +89,11 @@ __all__ = [
     "fit_report",
     "FitReport",
     "overrides_of",
+    "FIT_REPORT_FILES",
 ]
+
+#: The files of a fit report, written into a calibration's folder or fit-report's --out.
+FIT_REPORT_FILES = ("fit_report.csv", "fit_report.json", "fit_report.png")
 
 # One notion of a strict model and a finite number for every project file (see sim.scenario.schema).
 _Float = Float
@@ -547,8 +551,7 @@ def calibrate(
         raise UsageError(f"{folder} already holds a calibration: expected --resume or another --out, found its checkpoint")
     refuse_to_replace(
         folder,
-        ["posterior.csv", "point.json", "intervals.csv", "generations.txt", "calibration.json", "fit_report.csv",
-         "fit_report.json", "fit_report.png"],
+        ["posterior.csv", "point.json", "intervals.csv", "generations.txt", "calibration.json", *FIT_REPORT_FILES],
         markers=["calibration.json", "checkpoint"],
     )
 

@@ -25,7 +25,7 @@ from sim.scenario import LoadedScenario, load_scenario, load_scenario_data
 from sim.scenario.errors import UsageError
 from sim.scenario.schema import MAX_SIMULATED_PERSONS, MIN_SCALE, Scenario, simulated_persons, too_many_persons
 
-__all__ = ["Result", "run", "resolve_scenario", "package_version", "run_sha256"]
+__all__ = ["Result", "run", "check_scale", "resolve_scenario", "package_version", "run_sha256"]
 
 
 def package_version() -> str:
@@ -167,6 +167,12 @@ def resolve_scenario(
     return load_scenario(scenario, overrides)
 
 
+def check_scale(scale: float) -> None:
+    """Refuse a scale outside [MIN_SCALE, 1] (NaN included, which click's FloatRange lets through)."""
+    if not MIN_SCALE <= scale <= 1:
+        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
+
+
 def run(
     scenario: str | Path | LoadedScenario | Scenario | dict,
     *,
@@ -203,8 +209,7 @@ def run(
     scale = spec.scale if scale is None else float(scale)
     if seed < 0:
         raise UsageError(f"seed: expected an integer >= 0, found {seed}")
-    if not MIN_SCALE <= scale <= 1:
-        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
+    check_scale(scale)
     # Validation checked the scenario's own scale; a scale given here is checked here.
     if (persons := simulated_persons(spec, scale)) > MAX_SIMULATED_PERSONS:
         raise UsageError(f"scale {scale:g}: {too_many_persons(persons)}; choose a smaller scale")

@@ -44,8 +44,12 @@ from sim.scenario.errors import UsageError
 
 __all__ = [
     "MeasureDifference", "Comparison", "replicate_seeds", "compare", "difference", "read_replicates", "tagged_daily",
-    "REPLICATE_COLUMNS", "COMPARE_COLUMNS",
+    "REPLICATE_COLUMNS", "COMPARE_COLUMNS", "COMPARISON_FILES", "COMPARISON_MARKER",
 ]
+
+#: The files a comparison writes into its folder; the last marks a complete one.
+COMPARISON_FILES = ("replicates.parquet", "compare.csv", "compare.json")
+COMPARISON_MARKER = COMPARISON_FILES[-1]
 
 #: Columns of ``replicates.parquet``: which side and replicate, then the daily table's own columns.
 REPLICATE_COLUMNS = ("scenario", "replicate", "seed", "date", "place", "measure", "value")
@@ -145,8 +149,8 @@ class Comparison:
         comparison folder) never sits beside a missing or stale one.
         """
         folder = Path(out_dir)
-        csv, js, daily = folder / "compare.csv", folder / "compare.json", folder / "replicates.parquet"
-        refuse_to_replace(folder, [p.name for p in (csv, js, daily)], markers=["compare.json"])
+        daily, csv, js = (folder / name for name in COMPARISON_FILES)
+        refuse_to_replace(folder, COMPARISON_FILES, markers=[COMPARISON_MARKER])
         written = []
         if self.replicate_daily is not None:
             buffer = io.BytesIO()

@@ -40,6 +40,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import PydanticCustomError
 
+from sim.run.api import check_scale
 from sim.run.compare import replicate_seeds
 from sim.run.designs import ParameterSpace, design_points, design_size
 from sim.run.measures import possible_measures, unmatched_pattern
@@ -537,10 +538,9 @@ def load_sweep(path: str | Path, *, scale: float | None = None) -> LoadedSweep:
     UsageError
         A ``scale`` outside (0, 1], NaN included.
     """
-    # sim.run's own check, made once here rather than failing every run; `not 0 < x`
-    # is also true of NaN, which click's FloatRange lets through.
-    if scale is not None and not MIN_SCALE <= scale <= 1:
-        raise UsageError(f"scale: expected a fraction in [{MIN_SCALE:g}, 1], found {scale}")
+    # sim.run's own check, made once here rather than failing every run.
+    if scale is not None:
+        check_scale(scale)
     shown = str(path)
     data, source = read_yaml_file(path, "sweep")
     try:

@@ -395,8 +395,7 @@ def _parse(text: str, file: str, *, root_mapping: bool = True, kind: str = "scen
     if deep is not None:
         # The opener that passes the limit: the last one of the run.
         at = deep.start() + len(deep.group().rstrip(" \t")) - 1
-        line = text.count("\n", 0, at) + 1
-        raise ScenarioError([Problem(file, line, at - (text.rfind("\n", 0, at) + 1) + 1, "", _too_deep())])
+        raise ScenarioError([Problem(file, *_line_col(text, at), "", _too_deep())])
     try:
         with warnings.catch_warnings():
             # A reused anchor name is legal YAML (the later one wins); no need to warn.
@@ -460,9 +459,12 @@ def _unusual_line_break(error: YAMLError, text: str, file: str) -> Problem | Non
     found = _UNUSUAL_BREAKS.search(text, start, len(text) if end < 0 else end)
     if found is None:
         return None
-    at = found.start()
-    line, col = text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
-    return Problem(file, line, col, "", f"expected ordinary line breaks, found U+{ord(found.group()):04X}, which YAML reads as one")
+    return Problem(file, *_line_col(text, found.start()), "", f"expected ordinary line breaks, found U+{ord(found.group()):04X}, which YAML reads as one")
+
+
+def _line_col(text: str, at: int) -> tuple[int, int]:
+    """Line and column (from 1) of character offset ``at``, counting lines as editors do (by \\n)."""
+    return text.count("\n", 0, at) + 1, at - (text.rfind("\n", 0, at) + 1) + 1
 
 
 def _too_deep() -> str:
@@ -474,10 +476,8 @@ def _syntax_problem(error: YAMLError, text: str, file: str) -> Problem:
 
     if isinstance(error, ReaderError):
         # Raised for control characters; its position is a character offset.
-        line = text.count("\n", 0, error.position) + 1
-        col = error.position - (text.rfind("\n", 0, error.position) + 1) + 1
         code = error.character if isinstance(error.character, int) else ord(error.character)
-        return Problem(file, line, col, "", f"expected printable characters, found U+{code:04X}")
+        return Problem(file, *_line_col(text, error.position), "", f"expected printable characters, found U+{code:04X}")
     if not isinstance(error, MarkedYAMLError):
         return Problem(file, 0, 0, "", f"expected valid YAML, found an error: {error}")
     if type(error).__name__ == "MaxDepthExceededError":  # the class is missing from older ruamel.yaml
