@@ -55,6 +55,14 @@ def test_shipped_scenarios_stopped_early_read_as_whole_runs(scenario: str, until
     # a stopped run is never taken for the whole one (the memo reuses runs by this digest)
     assert stopped.manifest()["scenario_sha256"] != whole.manifest()["scenario_sha256"]
     assert whole.manifest()["scenario_sha256"] == run_sha256(whole.loaded, 11, 0.01)
+    # Everyone is accounted for that night, and only those who had set off: the parties
+    # due to leave after the stop are neither departed nor travelling.
+    later = sum(value for (day, place, measure), value in daily_values(whole).items()
+                if place == "RU" and measure == "departures" and day > until.isoformat())
+    assert later > 0
+    departed = stopped.people["departed"]
+    assert whole.people["departed"] - departed == pytest.approx(later * 0.01, abs=1e-6)
+    assert sum(stopped.people["by_state"].values()) == departed
 
 
 def test_a_policy_after_the_stop_never_comes() -> None:

@@ -87,7 +87,12 @@ class Ledger:
     scenario, scale, horizon_hours
         What was run.
     parties
-        The parties that departed (:class:`~sim.model.population.Parties`).
+        The parties drawn for the period (:class:`~sim.model.population.Parties`), sorted
+        by departure.
+    departed_parties
+        How many of them set off before the run stopped: the first ``departed_parties``.
+        All of them in a whole run; a run stopped early (``until``) leaves the rest at
+        home, not yet departed, and counts them nowhere.
     status
         Each party's :class:`~sim.model.ledger.Status` at the end.
     country
@@ -119,6 +124,7 @@ class Ledger:
     alternatives: Alternatives
     report_times: np.ndarray
     report_waits: np.ndarray
+    departed_parties: int
     warmup_days: int = 0
     stopped_early: bool = False
 
@@ -965,6 +971,7 @@ class _Engine:
             alternatives=self.alternatives,
             report_times=np.array(self.report_times),
             report_waits=np.array(self.report_waits).reshape(len(self.report_times), len(self.servers)),
+            departed_parties=self.released,
         )
 
 

@@ -22,10 +22,16 @@ __all__ = ["STATES", "people_accounting", "daily_table", "format_csv", "format_n
 
 
 def people_accounting(ledger: Ledger) -> dict[str, object]:
-    """Simulated persons by final state; ``by_state`` sums exactly to ``departed``."""
-    size = ledger.parties.size.astype(np.int64)
-    totals = np.bincount(ledger.status, weights=size, minlength=len(STATES)).astype(np.int64)
-    if len(totals) > len(STATES) or (ledger.status < 0).any():
+    """Simulated persons by final state; ``by_state`` sums exactly to ``departed``.
+
+    Only the parties that set off count: a run stopped early (``until``) has drawn the
+    parties of the whole period, and those due to leave after the stop are still at home.
+    """
+    departed_parties = ledger.departed_parties
+    size = ledger.parties.size[:departed_parties].astype(np.int64)
+    status = ledger.status[:departed_parties]
+    totals = np.bincount(status, weights=size, minlength=len(STATES)).astype(np.int64)
+    if len(totals) > len(STATES) or (status < 0).any():
         raise AssertionError("a party ended in no known state")
     by_state = {name: int(totals[i]) for i, name in enumerate(STATES)}
     departed = int(size.sum())
