@@ -46,6 +46,12 @@ def _huge(path: Path) -> None:
         handle.write(b"#" * (size - written - 1) + b"\n")
 
 
+def _just_over(path: Path) -> None:
+    """One byte past the limit: both sizes round to 512 KiB, so the count is given in bytes."""
+    head = minimal_scenario_yaml().encode()
+    path.write_bytes(head + b"#" * (512 * 1024 + 1 - len(head) - 1) + b"\n")
+
+
 def _text(text: str) -> Callable[[Path], None]:
     return lambda path: path.write_text(text, encoding="utf-8")
 
@@ -58,9 +64,10 @@ def _chain(path: Path) -> None:
     links[-1].write_text("extends: minimal.yaml\n", encoding="utf-8")
 
 
-#: Cases written at test time: a 100 MiB file, three ways of nesting 10,000 deep, a long chain of files.
+#: Cases written at test time: a 100 MiB file, one a byte past the limit, three ways of nesting 10,000 deep, a long chain of files.
 GENERATED: dict[str, Callable[[Path], None]] = {
     "huge-file": _huge,
+    "just-over-the-size-limit": _just_over,
     "extends-chain-too-long": _chain,
     "deep-flow-lists": _text("name: " + "[" * 10_000 + "]" * 10_000 + "\n"),
     "deep-flow-mappings": _text("name: " + "{a: " * 10_000 + "1" + "}" * 10_000 + "\n"),

@@ -352,7 +352,11 @@ def _read_text(path: Path, shown: str, kind: str = "scenario") -> str:
         with path.open("rb") as stream:
             info = os.fstat(stream.fileno())
             if stat.S_ISREG(info.st_mode) and info.st_size > MAX_SCENARIO_BYTES:
-                raise fail(0, 0, _too_large(_bytes(info.st_size)))
+                found = _bytes(info.st_size)
+                if found == _bytes(MAX_SCENARIO_BYTES):
+                    # Just past the limit, both round alike: the exact count shows the excess.
+                    found = f"{info.st_size:,} bytes"
+                raise fail(0, 0, _too_large(found))
             raw = stream.read(MAX_SCENARIO_BYTES + 1)
     except (FileNotFoundError, ValueError):  # ValueError: a NUL byte, which no file name has
         raise fail(0, 0, f"expected an existing {kind} file, found nothing") from None
