@@ -87,6 +87,8 @@ def test_tiny_calibration_writes_everything_and_resumes(files: Path) -> None:
     cut = _calibrate(files, "cut", budget=12)
     assert cut.stopped == "budget" and len(cut.result.generations) == 1 and cut.simulations == 12
     assert (files / "cut" / "fit_report.json").is_file()
+    record = json.loads((files / "cut" / "calibration.json").read_text())
+    assert record["stopped"] == record["summary"]["stopped"] == "budget"
     resumed = _calibrate(files, "cut", resume=True)
     assert resumed.stopped == "generations"
     assert np.array_equal(resumed.result.particles, full.result.particles)

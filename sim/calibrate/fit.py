@@ -56,6 +56,7 @@ Then it writes, into ``<out>`` (``calibration/fitted/<params stem>/`` by default
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import io
 import json
@@ -615,7 +616,8 @@ def calibrate(
     except _BudgetSpent:
         if not (checkpoint / "state.json").exists():
             raise UsageError(f"budget {budget}: expected enough simulations for generation 0, found it spent first") from None
-        result = load_result(checkpoint)
+        # The checkpoint knows only that the run went no further; the reason is the budget.
+        result = dataclasses.replace(load_result(checkpoint), stopped="budget")
         budget_hit = True
     except ValueError as error:  # a checkpoint of other settings, or of another seed
         raise UsageError(str(error)) from None

@@ -487,7 +487,7 @@ def _syntax_problem(error: YAMLError, text: str, file: str) -> Problem:
     if type(error).__name__ == "MaxDepthExceededError":  # the class is missing from older ruamel.yaml
         message = _too_deep()
     elif isinstance(error, _NodeBudgetSpent):
-        message = f"expected at most {MAX_NODES} YAML nodes, found more"
+        message = f"expected at most {MAX_NODES:,} YAML nodes, found more"
     else:
         message = _yaml_message(error.problem or "", error.context or "")
     mark = error.problem_mark or error.context_mark
@@ -562,7 +562,7 @@ class _Converter:
         self.nodes += 1
         if self.nodes > MAX_NODES:
             raise _TooManyNodes(
-                position, f"expected at most {MAX_NODES} YAML nodes after expanding aliases, found more"
+                position, f"expected at most {MAX_NODES:,} YAML nodes after expanding aliases, found more"
             )
         if isinstance(node, MappingNode):
             return self._collection(node, _MAP_TAG, path, position, depth, self._mapping)
