@@ -31,11 +31,12 @@ What a party does (the modelled work of the engine)
     the queue when its patience runs out; is served (a car as one unit, people on
     foot, by bus or boat one by one; an air route sells its seats one at a time and
     then flies); enters if its documents are admitted that day (less the country's
-    refusal share), else is refused.  Refused, turned away or giving up, it tries
-    again from where it stands (``rechoose_share``, at most ``max_attempts``
-    crossings in all) or goes home.  After entering, a regular traveller goes home
+    refusal share), else is refused; one that entered without its car has none from
+    then on.  Refused, turned away or giving up, it tries again from where it stands,
+    never the way it just failed at (``rechoose_share``, at most ``max_attempts``
+    attempts in all) or goes home.  After entering, a regular traveller goes home
     at the end of its trip (the country's ``trip_days``), or, passing through (the
-    country's ``transit_share``), stays the dwell and moves on; an emigrant stays its dwell (cut by the visa-free stay),
+    country's ``transit_share``, one country at most), stays the dwell and moves on; an emigrant stays its dwell (cut by the visa-free stay),
     then moves on out of that country, goes home or stays on, in the country's
     shares.  Every party ends in one of the engine's states, which sum to the departed.
 
@@ -203,18 +204,19 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
     group, documents = parties.group.tolist(), parties.documents.tolist()
     car, can_fly, patience = parties.car.tolist(), parties.can_fly.tolist(), parties.patience.tolist()
     regular = (parties.component == BASELINE).tolist()
+    passed_through = [False] * len(depart)  # regular travellers pass through one country at most
     state = [Status.TRAVELLING] * len(depart)
     entries = [0] * len(countries)
     legs = [0]
 
-    def choose(i: int, where: int, place: int, leaving: int, excluded: set[int]) -> int:
+    def choose(i: int, where: int, place: int, leaving: int, excluded: set[int], avoid: int) -> int:
         utility, _ = tables[where]
         row = utility[place]
         day = min(int(env.now // 24), days - 1)
         best, best_score = -1, -math.inf
         for a in options[(leaving, car[i], can_fly[i])]:
             country = alt_country[a]
-            if country in excluded or not open_today[a][day] or not accepted[country][day][group[i]] & documents[i]:
+            if a == avoid or country in excluded or not open_today[a][day] or not accepted[country][day][group[i]] & documents[i]:
                 continue
             wait = len(lanes[a].queue) * law[a][1] / capacity[a]
             score = row[a] + wait_utility * wait - math.log(-math.log(rng.random() or 1e-300))
@@ -230,8 +232,10 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
         where, place, leaving = FROM_ORIGIN, origin[i], -1
         excluded: set[int] = set()
         stop = Status.NO_ROUTE_HOME  # where the party ends if it finds no way on
+        avoid = -1  # the way just failed at: never chosen again at once
         for _ in range(people.max_attempts):
-            a = choose(i, where, place, leaving, excluded)
+            a = choose(i, where, place, leaving, excluded, avoid)
+            avoid = -1
             if a < 0:
                 break
             legs[0] += 1
@@ -260,8 +264,11 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
                         entries[country] += size[i]
                         state[i] = Status.IN_COUNTRY
                         excluded.add(country)
+                        if not alt_car[a]:
+                            car[i] = False  # the car, if any, stays behind the border
                         spec = countries[country]
-                        passing = regular[i] and rng.random() < spec.transit_share
+                        passing = regular[i] and not passed_through[i] and rng.random() < spec.transit_share
+                        passed_through[i] = passed_through[i] or passing
                         if regular[i] and not passing:
                             trip = spec.trip_days or scenario.departures.baseline_trip_days
                             yield env.timeout(_draw(rng, trip.distribution, trip.mean, trip.cv) * 24.0)
@@ -296,7 +303,7 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
             if rng.random() >= people.rechoose_share:
                 state[i] = failed
                 return
-            where, place, stop = FROM_CROSSING, alt_crossing[a], failed
+            where, place, stop, avoid = FROM_CROSSING, alt_crossing[a], failed, a
         state[i] = stop
 
     def departures():

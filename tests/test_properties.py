@@ -39,6 +39,7 @@ from sim.model.ledger import STATES, Decision, MoveKind, Status
 from sim.model.policies import DocumentFlag
 from sim.model.queueing import SERVED
 from sim.scenario import ScenarioError, load_scenario
+from sim.scenario.schema import Mode
 from sim.scenario.errors import UsageError
 
 settings.register_profile(
@@ -293,7 +294,18 @@ def check_accounting(result: sim.Result) -> None:
     served[has] = legs["served"][last[has]]
     undecided = has & (decision == Decision.UNDECIDED)
     assert set(np.unique(status[undecided])) <= {Status.TRAVELLING, Status.QUEUED}
-    assert (served[has & (status == Status.TRAVELLING)] == -1).all()
+    # Travelling: on the way to a crossing (not yet served), or in the air: boarded before
+    # the end and landing after it.  Queued: served, or being served, on the near side.
+    alt = np.zeros(n, dtype=np.int64)
+    alt[has] = legs["alt"][last[has]]
+    leave = np.full(n, np.nan)
+    leave[has] = legs["leave"][last[has]]
+    crossings = ledger.scenario.crossings
+    flight = np.array([crossings[c].modes[m].flight_hours if m is Mode.air else 0.0 for c, m in ledger.alternatives.pairs])[alt]
+    boarded = has & (decision == Decision.UNDECIDED) & (served == SERVED) & ledger.alternatives.air[alt]
+    flying = boarded & (leave - flight <= ledger.horizon_hours)
+    # (one way: a leg stopped by exit screening before boarding is pending too, and queued)
+    assert not (has & (status == Status.TRAVELLING) & (served != -1) & ~flying).any()
     assert (decision[has & (status == Status.TRAVELLING)] == Decision.UNDECIDED).all()
     assert (served[has & (status == Status.QUEUED)] != -1).all()
     assert (decision[has & (status == Status.QUEUED)] == Decision.UNDECIDED).all()

@@ -303,6 +303,10 @@ class _Engine:
         self.next_attempt = np.zeros(n, dtype=np.int8)
         self.entered_at = np.full(n, np.nan)
         self.excluded = np.zeros((n, n_countries), dtype=bool)  # refused there, or been there
+        # A car stays behind the border a party crossed without it (on foot, by bus or boat, by air).
+        self.has_car = self.parties.car.copy()
+        # Regular travellers pass through one country at most: the trip ends in the next.
+        self.passed_through = np.zeros(n, dtype=bool)
         self.legs = Table(LEG_COLUMNS, int(n * 1.3))
         self.claims = Table(CLAIM_COLUMNS)
         self.moves = Table(MOVE_COLUMNS)
@@ -387,13 +391,15 @@ class _Engine:
         source: np.ndarray,
         now: float,
         leaving: np.ndarray | None = None,
+        avoid: np.ndarray | None = None,
     ) -> np.ndarray:
         """Choose and set off; returns which parties found a way (the others are untouched).
 
         ``utility`` and ``hours`` are tables of utility per alternative and travel hours
         per crossing, one row per place a party may set off from; ``source`` is each
         party's row.  ``leaving`` is the country each party sets off from (``HOME`` for
-        the home country); by default the country it is in.
+        the home country); by default the country it is in.  ``avoid`` is an alternative
+        each party will not choose (-1: none): the one it has just failed at.
         """
         attempt = self.next_attempt[party]
         has_attempt = attempt < self.scenario.people.max_attempts
@@ -401,11 +407,11 @@ class _Engine:
             leaving = self.country[party]
         alt = np.full(len(party), -1, dtype=np.int32)
         if has_attempt.all():
-            alt = self._choose(party, attempt, utility, hours, source, times, now, leaving)
+            alt = self._choose(party, attempt, utility, hours, source, times, now, leaving, avoid)
         elif has_attempt.any():
             alt[has_attempt] = self._choose(
                 party[has_attempt], attempt[has_attempt], utility, hours, source[has_attempt], times[has_attempt],
-                now, leaving[has_attempt],
+                now, leaving[has_attempt], None if avoid is None else avoid[has_attempt],
             )
         ok = alt >= 0
         party, alt, times, source, attempt = party[ok], alt[ok], times[ok], source[ok], attempt[ok]
@@ -429,6 +435,7 @@ class _Engine:
         times: np.ndarray,
         now: float,
         leaving: np.ndarray,
+        avoid: np.ndarray | None = None,
     ) -> np.ndarray:
         """Alternative chosen by each party (-1 if none is open to it) out of the country it leaves.
 
@@ -441,7 +448,8 @@ class _Engine:
         alone, as the noise belongs to the alternative and ties go to the lowest one.
         """
         parties, alts, days = self.parties, self.alternatives, self.days
-        kind = (leaving.astype(np.int64) + 1) * 4 + parties.car[party] * 2 + parties.can_fly[party]
+        car = self.has_car[party]
+        kind = (leaving.astype(np.int64) + 1) * 4 + car * 2 + parties.can_fly[party]
         kind = (kind * _DOCUMENT_MASKS + parties.documents[party]) * self._n_groups + parties.group[party]
         row, alt = np.nonzero(self._usable[kind])
         # What a traveller expects: the rules it knows of, on the day it expects to get there.
@@ -466,6 +474,8 @@ class _Engine:
         allowed &= self._open_known_flat[open_at + day_of(reach, days - 1)]
         if attempt.any():  # at a first attempt nobody has been anywhere, or been refused
             allowed &= ~self.excluded.reshape(-1)[(party.astype(np.int64) * self.excluded.shape[1])[row] + country]
+        if avoid is not None:
+            allowed &= alt != avoid[row]
         if self._deterring:
             allowed &= ~self._deterred(party, attempt, row, alt, decision_day, arrival_day, allowed)
         keep = allowed.nonzero()[0]
@@ -473,7 +483,7 @@ class _Engine:
         utility = utility.reshape(-1)[row_source[keep] * utility.shape[1] + alt]
         total = utility + self.scenario.choice.wait_hour_utility * wait[keep]
         if self._car_parties_anywhere:
-            total += self.scenario.choice.leave_car_utility * (alts.car_parties[alt] & parties.car[party][row])
+            total += self.scenario.choice.leave_car_utility * (alts.car_parties[alt] & car[row])
         if self._option_value is not None:
             # The option table's rows are _usable's without the country left: the party's kind within it.
             total += self._option_value[kind[row] % len(self._option_value), alt]
@@ -709,7 +719,11 @@ class _Engine:
         return self._claim_shares[track]  # track -1 picks the trailing 0
 
     def _retry_or_stop(self, tick, legs, party, attempt, leave, alt, decision) -> None:
-        """After a failed attempt: try another crossing from where the party stands, or stop."""
+        """After a failed attempt: try another way from where the party stands, or stop.
+
+        Another way is any other alternative: another crossing, or another mode at the
+        same one (leaving one's car for the foot lanes), never the one just failed at.
+        """
         draws = self.parties.draws(party, attempt)
         retry = draws[:, _DRAW["retry"]] < self.scenario.people.rechoose_share
         here = self.alternatives.crossing[alt]
@@ -719,7 +733,7 @@ class _Engine:
             # crossing: out of home, or out of the country it was moving on from.
             went[retry] = self._go(
                 tick, party[retry], leave[retry], self.alternatives.between_utility, self.alternatives.between_hours,
-                here[retry], tick * self.tick_hours, self.alternatives.leaving[alt[retry]],
+                here[retry], tick * self.tick_hours, self.alternatives.leaving[alt[retry]], alt[retry],
             )
             self.legs.data["retried"][legs[went]] = True
             self.location[party[went]] = here[went]
@@ -742,6 +756,7 @@ class _Engine:
         self.entered_at[party] = time
         self.location[party] = self.alternatives.crossing[alt]
         self.excluded[party, country] = True
+        self.has_car[party[~self.alternatives.car[alt]]] = False
         if claims.any():
             policy = track[claims]
             lodged = time[claims]
@@ -781,11 +796,16 @@ class _Engine:
         Decided by the same uniform that later picks what an emigrant does next, so it is
         the same decision at the start and at the end of the stay.
         """
-        share = self._transit_share[country]
+        share = self._transit_shares(party, country)
         if not share.any():
             return np.zeros(len(party), dtype=bool)
         u = self.parties.draws(party, attempt, "next")
         return self.regular[party] & (u < share)
+
+    def _transit_shares(self, party: np.ndarray, country: np.ndarray) -> np.ndarray:
+        """Each party's chance of passing through ``country``: its share, or 0 for one that passed through another."""
+        share = self._transit_share[country]
+        return np.where(self.passed_through[party], 0.0, share) if share.any() else share
 
     def _staying_abroad(
         self,
@@ -821,7 +841,7 @@ class _Engine:
             share = np.where(again, self._abroad_share[party], share)
         else:
             again = np.zeros(len(party), dtype=bool)
-        transit = self._transit_share[country]
+        transit = self._transit_shares(party, country)
         rest = 1.0 - transit
         v = np.divide(u - transit, rest, out=np.ones_like(u), where=rest > 0)
         stays = baseline & (u >= transit) & (v < share)
@@ -877,7 +897,8 @@ class _Engine:
         # Forced to leave: the same split between moving on and going home, renormalised.
         onward_if_forced = np.divide(onward_share, leaving, out=np.zeros_like(leaving), where=leaving > 0)
         # Regular travellers passing through (decided on entry by this same uniform: _passing_through).
-        transit = baseline & (u < self._transit_share[country])
+        transit = baseline & (u < self._transit_shares(party, country))
+        self.passed_through[party[transit]] = True
         onward = (np.where(forced, u < onward_if_forced, u < onward_share) & ~baseline) | transit
         home = ~onward & (forced | baseline | (u < leaving))
         stays = ~onward & ~home
@@ -953,6 +974,27 @@ class _Engine:
         self.report_times.append(now)
         self.report_waits.append(waits)
 
+    def _status_at_stop(self) -> np.ndarray:
+        """Each party's state when the clock stops.
+
+        A served leg keeps its party ``QUEUED`` until it is settled; on an air route that
+        is at landing, so one that boarded before the stop and lands after it is in the
+        air: travelling.
+        """
+        status = self.status.copy()
+        legs = {name: column[: self.legs.size] for name, column in self.legs.data.items()}
+        pending = np.flatnonzero(
+            (legs["decision"] == Decision.UNDECIDED) & (legs["served"] == SERVED) & self.alternatives.air[legs["alt"]]
+        )
+        if len(pending):
+            alt = legs["alt"][pending]
+            boarded = legs["leave"][pending] - self.after_hours[alt]
+            # Those stopped by exit screening never boarded (their leave is the end of service).
+            screened = np.isin(pending, np.fromiter(self._stopped_at_exit, dtype=np.int64, count=len(self._stopped_at_exit)))
+            airborne = pending[(boarded <= self.stop_hours) & ~screened]
+            status[legs["party"][airborne]] = Status.TRAVELLING
+        return status
+
     def run(self) -> Ledger:
         env = simpy.Environment()
         env.process(self.clock(env))
@@ -963,7 +1005,7 @@ class _Engine:
             scale=self.scale,
             horizon_hours=self.stop_hours,
             parties=self.parties,
-            status=self.status.copy(),
+            status=self._status_at_stop(),
             country=self.country.copy(),
             legs=self.legs.frozen(),
             claims=self.claims.frozen(),

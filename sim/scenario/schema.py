@@ -346,7 +346,7 @@ class Country(_Strict):
         le=1,
         description=(
             "Share of regular travellers entering here who are passing through: they stay dwell_days,"
-            " move on like emigrants, and end their trip in the next country."
+            " move on like emigrants, and end their trip in the next country (they pass through one country at most)."
         ),
     )
 

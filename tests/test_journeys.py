@@ -1,0 +1,148 @@
+"""A party's journey over several legs: what it carries from one leg to the next.
+
+Each case is a small world at scale 1 where the answer is exact:
+
+* a party that crossed without its car (on foot, where the foot lanes admit car parties) has
+  no car on the next leg: it cannot drive on;
+* a party that gave up on a queue never rejoins that queue; with no other way it stops;
+* a regular traveller passes through one country at most: its trip ends in the next;
+* a party that boarded a flight before the run ends and lands after it is in the air
+  (``travelling``), not queued.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import sim
+from sim.model.ledger import Decision, Status
+from sim.model.queueing import SERVED
+from model_scenarios import country, crossing, day, group, lanes, policy_world
+
+FIXED_DAY = {"distribution": "fixed", "mean": 1}
+
+
+def _total(result: sim.Result, place: str, measure: str) -> float:
+    table = result.daily.to_pydict()
+    return sum(v for p, m, v in zip(table["place"], table["measure"], table["value"]) if p == place and m == measure)
+
+
+def test_a_car_left_at_the_border_stays_there() -> None:
+    """Everyone walks into GE leaving the car (the only way in), then moves on to AM, reachable by car or bus."""
+
+    def world(onward: dict) -> dict:
+        return policy_world(
+            days=10,
+            countries=[country("GE", dwell_days=FIXED_DAY, onward_share=1.0), country("AM")],
+            crossings=[
+                crossing("walk-in", "GE", hours=5, foot={**lanes(5, 1), "car_parties": True}),
+                crossing("ge-am", "AM", from_="GE", lon=42, **onward),
+            ],
+            departures={"pool_persons": 1000, "shocks": [{"id": "s", "date": day(0), "peak_per_day": 1.0, "half_life_days": 2}]},
+            people={"car_share": 1.0},
+        )
+
+    by_car = sim.run(world({"car": lanes(5, 1)}))
+    walked = _total(by_car, "walk-in", "entries")
+    assert walked > 500
+    # Its car is behind it: nobody drives on, and with no other mode nobody moves on.
+    assert _total(by_car, "ge-am", "arrivals") == 0
+
+    # A bus that does not take car parties is open to them now: they have no car.
+    by_bus = sim.run(world({"bus": lanes(5, 1)}))
+    assert _total(by_bus, "walk-in", "entries") == walked  # the same first leg (common random numbers)
+    moved_on = _total(by_bus, "ge-am", "entries")
+    assert moved_on > 0.9 * walked
+
+
+def test_who_gave_up_on_a_queue_never_rejoins_it() -> None:
+    """One crossing, one slow lane and two hours' patience: those who give up have nowhere else to go."""
+    world = policy_world(
+        days=3,
+        countries=[country("KZ")],
+        crossings=[crossing("x", "KZ", hours=5, foot=lanes(1, 60))],
+        departures={"pool_persons": 0, "baseline_per_day": 100},
+        groups=[group("others", 1.0, patience={"distribution": "fixed", "mean": 2})],
+        people={"rechoose_share": 1.0, "max_attempts": 6},
+    )
+    result = sim.run(world)
+    legs = result.ledger.legs
+    gave_up = _total(result, "x", "gave_up")
+    assert gave_up > 100
+    # one attempt each: nobody went back to the queue it left
+    assert len(np.unique(legs["party"])) == len(legs["party"])
+    assert (legs["attempt"] == 0).all()
+    assert result.people["by_state"]["gave_up_home"] == gave_up
+
+
+def test_who_gave_up_tries_the_other_mode_of_the_same_crossing() -> None:
+    """Another mode of the same crossing is another way: from a jammed car queue to the foot lanes."""
+    world = policy_world(
+        days=3,
+        countries=[country("KZ")],
+        crossings=[crossing("x", "KZ", hours=5, car=lanes(1, 60), foot={**lanes(5, 1), "car_parties": True})],
+        departures={"pool_persons": 0, "baseline_per_day": 200},
+        groups=[group("others", 1.0, patience={"distribution": "fixed", "mean": 2})],
+        people={"car_share": 1.0, "rechoose_share": 1.0, "max_attempts": 6},
+        choice={"leave_car_utility": -30.0},  # nobody walks at first
+    )
+    result = sim.run(world)
+    legs = result.ledger.legs
+    car_alt, foot_alt = 0, 1
+    first, second = legs["attempt"] == 0, legs["attempt"] == 1
+    assert (legs["alt"][first] == car_alt).all()
+    gave_up = first & (legs["decision"] == Decision.GAVE_UP)
+    assert gave_up.sum() > 50
+    # every retry is on foot, and there are no third attempts: the foot lanes are free
+    assert (legs["alt"][second] == foot_alt).all()
+    assert second.sum() == gave_up.sum()
+    assert not (legs["attempt"] >= 2).any()
+
+
+def test_a_regular_traveller_passes_through_one_country_at_most() -> None:
+    """Passing through KZ (share 1) to KG, whose share is 1 too: the trip ends in KG, nobody goes on to UZ."""
+    world = policy_world(
+        days=20,
+        countries=[
+            country("KZ", transit_share=1.0, dwell_days=FIXED_DAY),
+            country("KG", transit_share=1.0, dwell_days=FIXED_DAY),
+            country("UZ"),
+        ],
+        crossings=[
+            crossing("h-kz", "KZ", foot=lanes(5, 1)),
+            crossing("kz-kg", "KG", from_="KZ", foot=lanes(5, 1)),
+            crossing("kg-uz", "UZ", from_="KG", lon=42, foot=lanes(5, 1)),
+        ],
+        departures={"pool_persons": 0, "baseline_per_day": 200},
+    )
+    result = sim.run(world)
+    assert _total(result, "kz-kg", "entries") > 3000
+    assert _total(result, "kg-uz", "arrivals") == 0
+    # they go home from KG at the end of their trip
+    assert _total(result, "KG", "onward_land") == 0
+    assert _total(result, "KG", "returns") > 0.5 * _total(result, "KG", "entries")
+
+
+def test_a_party_in_the_air_at_the_end_is_travelling() -> None:
+    """Flights of 20 hours: those who boarded on the last day and land after it are in the air."""
+    world = policy_world(
+        days=3,
+        countries=[country("TR")],
+        crossings=[crossing("air", "TR", hours=1, air={"seats_per_day": 100000, "flight_hours": 20})],
+        departures={"pool_persons": 0, "baseline_per_day": 100},
+        people={"can_fly_share": 1.0},
+    )
+    result = sim.run(world)
+    ledger = result.ledger
+    legs = ledger.legs
+    boarded = legs["leave"] - 20.0
+    airborne = (legs["served"] == SERVED) & (legs["decision"] == Decision.UNDECIDED)
+    assert airborne.sum() > 50
+    assert (boarded[airborne] <= ledger.horizon_hours).all()
+    in_air = np.unique(legs["party"][airborne])
+    assert (ledger.status[in_air] == Status.TRAVELLING).all()
+    # the rest of the travellers are on the road to the airport, and nobody is left queued
+    on_the_road = np.unique(legs["party"][legs["served"] == -1])
+    size = ledger.parties.size
+    assert result.people["by_state"]["travelling"] == int(size[in_air].sum()) + int(size[on_the_road].sum())
+    assert result.people["by_state"]["queued"] == 0
