@@ -80,3 +80,19 @@ def test_a_policy_after_the_stop_never_comes() -> None:
 def test_a_stop_outside_the_period_is_a_usage_error() -> None:
     with pytest.raises(UsageError, match=r"until: expected a date within the period 2022-09-14\.\.2022-10-31, found 2022-11-01"):
         sim.run(BASELINE, seed=1, scale=0.01, until=dt.date(2022, 11, 1))
+
+
+def test_stopped_on_the_last_day_is_the_whole_run() -> None:
+    """Stays that a stay limit ends at exactly 24:00 of the period's last day count on that day in both.
+
+    The 90-day limit counted from 14 Sept forces out those who entered in the warm-up at 00:00
+    on 13 Dec: with the period ending on 12 Dec, those exits fall at its very end.
+    """
+    scenario, overrides = "scenarios/kazakhstan-stay-limit.yaml", ["period.end=2022-12-12"]
+    whole = sim.run(scenario, seed=1, scale=0.005, overrides=overrides)
+    stopped = sim.run(scenario, seed=1, scale=0.005, overrides=overrides, until=dt.date(2022, 12, 12))
+    got, want = daily_values(stopped), daily_values(whole)
+    assert got == want
+    # the case at issue: moves at the period's very end, counted on its last day
+    moves = whole.ledger.moves
+    assert (moves["time"] == whole.ledger.horizon_hours).sum() > 0

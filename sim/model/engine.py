@@ -1094,6 +1094,7 @@ def simulate(
         stop_hours,
     ).run()
     if until is not None:
-        # Reported on as a scenario whose period ends on ``until``.
-        ledger = dataclasses.replace(ledger, scenario=stopped, stopped_early=True)
+        # Reported on as a scenario whose period ends on ``until``; one that ends on the
+        # period's own last day is the whole run, and counts what falls due at its end.
+        ledger = dataclasses.replace(ledger, scenario=stopped, stopped_early=until < scenario.period.end)
     return dataclasses.replace(ledger, warmup_days=warmup)
