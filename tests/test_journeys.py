@@ -146,3 +146,71 @@ def test_a_party_in_the_air_at_the_end_is_travelling() -> None:
     size = ledger.parties.size
     assert result.people["by_state"]["travelling"] == int(size[in_air].sum()) + int(size[on_the_road].sum())
     assert result.people["by_state"]["queued"] == 0
+
+
+def test_a_stay_limit_caps_and_never_lengthens_a_shorter_visa_free_stay() -> None:
+    """Three visa-free days: a 90-day cap leaves them at three; a 5-day cap binds over a later 30-day entry rule."""
+
+    def world(policies: list[dict]) -> dict:
+        return policy_world(
+            days=20,
+            countries=[country("KZ", visa_free_days=3, return_share=0.0, dwell_days={"distribution": "fixed", "mean": 100})],
+            crossings=[crossing("x", "KZ", hours=2, foot=lanes(10, 0.5))],
+            departures={"pool_persons": 200, "pool_hazard_per_day": 1.0},
+            policies=policies,
+        )
+
+    alone = sim.run(world([]))
+    capped = sim.run(world([{"kind": "stay_limit", "country": "KZ", "from": day(0), "days": 90}]))
+    assert alone.people["by_state"]["in_country"] == 0
+    assert capped.people == alone.people
+    # a cap of 5 days, then an entry rule of 30 visa-free days: the cap still binds
+    relaxed = sim.run(world([
+        {"kind": "stay_limit", "country": "KZ", "from": day(0), "days": 5},
+        {"kind": "entry", "country": "KZ", "from": day(0), "accepts": ["internal_passport"], "visa_free_days": 30},
+    ]))
+    assert relaxed.people["departed"] > 150
+    assert relaxed.people["by_state"]["in_country"] == 0
+
+
+def test_flows_count_the_entries_of_the_last_instant_as_daily_does() -> None:
+    """Forced out of KZ at 00:00 of the last day, queued at a slow crossing: the last enters at 24:00."""
+    world = policy_world(
+        days=6,
+        countries=[country("KZ", onward_share=1.0, dwell_days={"distribution": "fixed", "mean": 100}), country("KG")],
+        crossings=[
+            crossing("x", "KZ", hours=1, foot=lanes(20, 0.5)),
+            crossing("z", "KG", from_="KZ", lat=50.0, lon=41.0, foot=lanes(1, 60.0)),
+        ],
+        departures={"pool_persons": 60, "pool_hazard_per_day": 5.0},
+        policies=[{"kind": "stay_limit", "country": "KZ", "from": day(4), "days": 1}],
+    )
+    result = sim.run(world)
+    legs = result.ledger.legs
+    assert (legs["leave"] == result.ledger.horizon_hours).any()  # the case at issue
+    flows = result.flows.to_pydict()
+    onward = sum(p for c, p in zip(flows["onward_crossing"], flows["persons"]) if c == "z")
+    assert onward == _total(result, "z", "entries") > 0
+
+
+def test_who_is_refused_on_landing_is_flown_back_before_trying_again() -> None:
+    """Refused on landing after a 10-hour flight: the next attempt starts from the airport left, 10 hours later."""
+    world = policy_world(
+        days=6,
+        countries=[country("TR", refusal_share=1.0, appeal=5.0), country("GE")],
+        crossings=[
+            crossing("air", "TR", hours=2, lat=55.0, lon=37.0, air={"seats_per_day": 1000, "flight_hours": 10.0}),
+            crossing("y", "GE", hours=20, lat=55.0, lon=37.0, foot=lanes(4, 1.0)),
+        ],
+        departures={"pool_persons": 20, "pool_hazard_per_day": 1.0},
+        people={"can_fly_share": 1, "rechoose_share": 1.0},
+    )
+    world["crossings"][0].update(arrival_lat=41.0, arrival_lon=29.0)
+    legs = sim.run(world).ledger.legs
+    refused = np.flatnonzero((legs["alt"] == 0) & (legs["decision"] == Decision.REFUSED))
+    assert len(refused) > 5
+    for leg in refused:
+        later = np.flatnonzero((legs["party"] == legs["party"][leg]) & (legs["attempt"] == legs["attempt"][leg] + 1))
+        assert len(later) == 1
+        # y is at the airport left: no travel, so the next arrival is the return flight's landing
+        assert legs["arrive"][later[0]] == legs["leave"][leg] + 10.0

@@ -141,6 +141,8 @@ def test_html_is_self_contained_and_states_its_figures(memo_folder) -> None:
     assert f'<meta name="figure-count" content="{count}">' in text
     assert f"This memo has {count} figures." in text
     assert len(re.findall(r'<img src="data:image/png;base64,', text)) == count
+    # numbered as the PDF numbers them
+    assert re.findall(r"<figcaption><b>Figure (\d+)\.</b>", text) == [str(n) for n in range(1, count + 1)]
     # Nothing to fetch: no external URL anywhere in a src or href.
     assert not re.findall(r'(?:src|href)="(?!data:|#)', text)
     # Every section is there, and the reproducibility block names seeds, version and scenario hashes.

@@ -388,3 +388,16 @@ def test_a_store_with_values_near_the_largest_float_summarises(workdir: Path, cl
     assert result.exit_code == 0, result.stderr
     # The response figure is drawn against x2, the tornado chart with both.
     assert (workdir / "store" / "response.png").is_file() and (workdir / "store" / "tornado.png").is_file()
+
+
+def test_a_finished_run_without_a_measure_reads_0_in_the_summary_as_in_compare() -> None:
+    """Nobody served at a crossing in one run: its wait measure is absent; the summary reads 0, a failed run nothing."""
+    from sim.run.sweep_store import summary_table
+
+    def row(replicate: int, status: str, measures: dict[str, float]) -> dict:
+        return {"point": 0, "replicate": replicate, "seed": replicate, "status": status,
+                "error": None if status == "ok" else "boom", "params": {"x": 1.0}, "measures": measures}
+
+    rows = [row(0, "ok", {"wait.a": 2.0}), row(1, "ok", {}), row(2, "failed", {})]
+    table = summary_table(rows, {"parameters": ["x"]})
+    assert table.column("wait.a").to_pylist() == [2.0, 0.0, None]

@@ -730,9 +730,11 @@ class _Engine:
         went = np.zeros(len(party), dtype=bool)
         if retry.any():
             # A party turned away, refused or giving up is still on the near side of that
-            # crossing: out of home, or out of the country it was moving on from.
+            # crossing: out of home, or out of the country it was moving on from.  One
+            # refused on landing is flown back there first, a flight's time later.
+            ready = np.where(decision == Decision.REFUSED, leave + self.after_hours[alt], leave)
             went[retry] = self._go(
-                tick, party[retry], leave[retry], self.alternatives.between_utility, self.alternatives.between_hours,
+                tick, party[retry], ready[retry], self.alternatives.between_utility, self.alternatives.between_hours,
                 here[retry], tick * self.tick_hours, self.alternatives.leaving[alt[retry]], alt[retry],
             )
             self.legs.data["retried"][legs[went]] = True

@@ -167,23 +167,26 @@ def stay_limit_days(scenario: Scenario) -> np.ndarray:
 
     A limit is a country's visa-free stay (0 means a visa is needed and sets no
     limit; nor does a stay that border runs renew, ``visa_runs``), an entry
-    policy's ``visa_free_days`` (renewed alike), or a ``stay_limit`` policy, which
-    caps the stay however it was renewed.
+    policy's ``visa_free_days`` (renewed alike; later entry rules win), or a
+    ``stay_limit`` policy, which caps the stay however it was renewed (later caps
+    win).  The two are kept apart and the shorter binds: a cap never lengthens a
+    shorter visa-free stay, and an entry rule never lifts a cap.
     """
     days = n_days(scenario)
     index = {country.iso: i for i, country in enumerate(scenario.countries)}
-    limit = np.full((len(scenario.countries), days, len(GROUPS)), np.inf)
+    visa_free = np.full((len(scenario.countries), days, len(GROUPS)), np.inf)
+    cap = np.full_like(visa_free, np.inf)
     for i, country in enumerate(scenario.countries):
         if country.visa_free_days > 0 and not country.visa_runs:
-            limit[i] = country.visa_free_days
+            visa_free[i] = country.visa_free_days
     renewed = {country.iso for country in scenario.countries if country.visa_runs}
     for policy in scenario.policies:
         if isinstance(policy, EntryPolicy) and policy.visa_free_days is not None and policy.country not in renewed:
             value = policy.visa_free_days if policy.visa_free_days > 0 else np.inf
-            limit[index[policy.country], policy_days(scenario, policy)][:, _group_flags(policy.who)] = value
+            visa_free[index[policy.country], policy_days(scenario, policy)][:, _group_flags(policy.who)] = value
         elif isinstance(policy, StayLimitPolicy):
-            limit[index[policy.country], policy_days(scenario, policy)] = policy.days
-    return limit
+            cap[index[policy.country], policy_days(scenario, policy)] = policy.days
+    return np.minimum(visa_free, cap)
 
 
 def stay_regimes(limits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:

@@ -101,7 +101,7 @@ def _image(figure: MemoFigure, number: int) -> str:
     data = base64.b64encode(Path(figure.path).read_bytes()).decode("ascii")
     return (
         f'<figure id="figure-{number}"><img src="data:image/png;base64,{data}" alt="{_e(figure.caption)}">'
-        f"<figcaption><b>MemoFigure {number}.</b> {_e(figure.caption)}</figcaption></figure>"
+        f"<figcaption><b>Figure {number}.</b> {_e(figure.caption)}</figcaption></figure>"
     )
 
 

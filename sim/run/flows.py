@@ -24,7 +24,7 @@ import pyarrow as pa
 
 from sim.model.engine import Ledger
 from sim.model.ledger import Decision
-from sim.run.outputs import format_number
+from sim.run.outputs import format_number, last_counted_hour
 
 __all__ = ["FLOW_COLUMNS", "flow_table", "format_flows_csv"]
 
@@ -52,7 +52,8 @@ def flow_table(ledger: Ledger) -> pa.Table:
     countries = [c.iso for c in scenario.countries]
     origins = [o.id for o in scenario.origins]
 
-    entered = (legs["decision"] == Decision.ENTERED) & (legs["leave"] < ledger.horizon_hours)
+    # Counted to the same instant as daily.csv's entries (24:00 of the last day included).
+    entered = (legs["decision"] == Decision.ENTERED) & (legs["leave"] <= last_counted_hour(ledger))
     # Order each party's entries by time (then leg id, for entries at the same instant).
     rows = np.flatnonzero(entered)
     order = np.lexsort((rows, legs["leave"][rows], legs["party"][rows]))

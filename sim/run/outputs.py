@@ -18,7 +18,7 @@ from sim.model.engine import Ledger
 from sim.model.ledger import STATES, Decision, MoveKind
 from sim.model.queueing import SERVED
 
-__all__ = ["STATES", "people_accounting", "daily_table", "format_csv", "format_number"]
+__all__ = ["STATES", "people_accounting", "daily_table", "last_counted_hour", "format_csv", "format_number"]
 
 
 def people_accounting(ledger: Ledger) -> dict[str, object]:
@@ -43,6 +43,17 @@ def people_accounting(ledger: Ledger) -> dict[str, object]:
     }
 
 
+def last_counted_hour(ledger: Ledger) -> float:
+    """The last instant a run's counts include.
+
+    The engine settles what falls due at the period's last instant (24:00 of its last
+    day, where stay limits counted in whole days often end) within the run, so it counts
+    on the last day, as the engine dates it; a run stopped early leaves it to the next
+    day, as the whole run does (closures begin at 00:00).
+    """
+    return float(np.nextafter(ledger.horizon_hours, -np.inf)) if ledger.stopped_early else ledger.horizon_hours
+
+
 def daily_table(ledger: Ledger) -> pa.Table:
     """The tidy daily table of a run (see the module docstring)."""
     scenario = ledger.scenario
@@ -65,12 +76,9 @@ def daily_table(ledger: Ledger) -> pa.Table:
     def add(place_names: list[str], measure: str, table: np.ndarray, *, only: np.ndarray | None = None) -> None:
         blocks.append((place_names, measure, table, only))
 
+    last = last_counted_hour(ledger)
+
     def count(place: np.ndarray, times: np.ndarray, mask: np.ndarray, n_places: int, weight: np.ndarray) -> np.ndarray:
-        # The engine settles what falls due at the period's last instant (24:00 of its
-        # last day, where stay limits counted in whole days often end) within the run,
-        # so it counts on the last day, as the engine dates it; a run stopped early
-        # leaves it to the next day, as the whole run does (closures begin at 00:00).
-        last = np.nextafter(ledger.horizon_hours, -np.inf) if ledger.stopped_early else ledger.horizon_hours
         keep = mask & np.isfinite(times) & (times <= last)
         day = day_of(times[keep], days - 1)
         flat = np.bincount(place[keep] * days + day, weights=weight[keep], minlength=n_places * days)

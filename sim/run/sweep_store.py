@@ -242,8 +242,11 @@ def summary_table(rows: list[dict[str, Any]], plan: dict[str, Any]) -> pa.Table:
         kind = _column_type(values)
         columns[f"param.{path}"] = pa.array([str(v) if kind == pa.string() and v is not None else v for v in values], kind)
     for name in measures:
+        # A finished run without a measure had nothing to count there (nobody served at a
+        # crossing, no wait to report): 0, as `compare` and the memo read it.  A failed run has no value.
         columns[name] = pa.array(
-            [float(row["measures"][name]) if name in row["measures"] else None for row in rows], pa.float64()
+            [float(row["measures"][name]) if name in row["measures"] else 0.0 if row["status"] == "ok" else None for row in rows],
+            pa.float64(),
         )
     return pa.table(columns)
 
