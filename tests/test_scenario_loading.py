@@ -367,6 +367,18 @@ def test_override_value_is_validated_at_set(write_scenario):
     ]
 
 
+def test_a_set_that_cannot_be_applied_hides_no_other_problem(write_scenario):
+    """A bad --set, a bad value set by another, and a mistake in the file: all three at once."""
+    name = write_scenario(replace_once(minimal_scenario_yaml(), "  pool_persons: 700000", "  pool_persons: -5"))
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario(name, ["crossings.nope.lanes=1", "crossings.upper-lars.modes.car.lanes=-2"])
+    found = problems_of(excinfo)
+    assert len(found) == 3
+    assert any(line.startswith("<set>:0:0: crossings.nope.lanes: expected a known id or index") for line in found)
+    assert "<set>:0:0: crossings.upper-lars.modes.car.lanes: expected a value >= 1, found -2" in found
+    assert any("departures.pool_persons" in line and "found -5" in line for line in found)
+
+
 @pytest.mark.parametrize(
     ("override", "expected"),
     [

@@ -96,3 +96,19 @@ def test_stopped_on_the_last_day_is_the_whole_run() -> None:
     # the case at issue: moves at the period's very end, counted on its last day
     moves = whole.ledger.moves
     assert (moves["time"] == whole.ledger.horizon_hours).sum() > 0
+
+
+def test_a_stopped_runs_folder_plots_and_its_scenario_reruns(tmp_path, cli) -> None:
+    """The manifest's scenario is a scenario (``until`` sits beside it): plot reads it, and it runs as it did."""
+    until = dt.date(2022, 9, 20)
+    stopped = sim.run(BASELINE, seed=1, scale=0.002, until=until)
+    folder = tmp_path / "run"
+    stopped.write(folder)
+    manifest = stopped.manifest()
+    assert "until" not in manifest["scenario"] and manifest["until"] == until.isoformat()
+    result = cli("plot", str(folder), "-q")
+    assert result.exit_code == 0, result.stderr
+    assert any((folder / "figures").iterdir())
+    again = sim.run(manifest["scenario"], until=until)
+    assert again.daily_csv == stopped.daily_csv
+    assert again.manifest()["scenario_sha256"] == manifest["scenario_sha256"]

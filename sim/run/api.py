@@ -38,12 +38,10 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def _resolved_run(loaded: LoadedScenario, seed: int, scale: float, until: dt.date | None = None) -> dict[str, object]:
-    """The resolved scenario with the seed and scale it was run with (and the day it stopped, if early)."""
+def _resolved_run(loaded: LoadedScenario, seed: int, scale: float) -> dict[str, object]:
+    """The resolved scenario with the seed and scale it was run with: a scenario that runs as it did."""
     resolved = dict(loaded.resolved)
     resolved["seed"], resolved["scale"] = seed, scale
-    if until is not None:
-        resolved["until"] = until.isoformat()
     return resolved
 
 
@@ -51,9 +49,14 @@ def run_sha256(loaded: LoadedScenario, seed: int, scale: float, until: dt.date |
     """The ``scenario_sha256`` a run of ``loaded`` with ``seed`` and ``scale`` writes in its manifest.
 
     So a caller can tell, before running, whether a run folder already holds this run; a run
-    stopped early (``until``) has its own, so it is never taken for the whole run.
+    stopped early (``until``) has its own, so it is never taken for the whole run.  The day
+    it stopped is hashed with the scenario but kept out of the manifest's ``scenario``
+    (it sits beside it, as ``until``), which stays a scenario that validates and runs.
     """
-    canonical = json.dumps(_resolved_run(loaded, seed, scale, until), sort_keys=True, separators=(",", ":"))
+    hashed = _resolved_run(loaded, seed, scale)
+    if until is not None:
+        hashed["until"] = until.isoformat()
+    canonical = json.dumps(hashed, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -105,7 +108,7 @@ class Result:
     def manifest(self) -> dict[str, object]:
         """What was run, with what, and where everyone ended up."""
         manifest = {
-            "scenario": _resolved_run(self.loaded, self.seed, self.scale, self.until),
+            "scenario": _resolved_run(self.loaded, self.seed, self.scale),
             "scenario_sha256": run_sha256(self.loaded, self.seed, self.scale, self.until),
             "source": self.loaded.source,
             "seed": self.seed,

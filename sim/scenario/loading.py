@@ -167,11 +167,7 @@ def load_scenario(path: str | Path, overrides: Sequence[str] = ()) -> LoadedScen
         # Path("") is the current folder: say what was given, not "a directory".
         raise ScenarioError([Problem(repr(shown), 0, 0, "", "expected a scenario file, found an empty path")])
     tree = _resolve_extends(Path(path), shown, chain=())
-    problems = [problem for text in overrides if (problem := _apply_override(tree, text)) is not None]
-    if problems:
-        raise ScenarioError(problems)
-    data, source = _flatten(tree)
-    return _validated(data, source, shown)
+    return _overridden(tree, overrides, shown)
 
 
 def load_scenario_data(
@@ -208,11 +204,24 @@ def load_scenario_data(
     if problems:
         raise ScenarioError(problems)
     tree = _locate(plain, (name, 0, 0))
+    return _overridden(tree, overrides, name)
+
+
+def _overridden(tree: _Located, overrides: Sequence[str], name: str) -> LoadedScenario:
+    """Apply ``overrides`` to ``tree`` and validate it: every problem at once.
+
+    An override that cannot be applied is left out, and the rest is still validated,
+    so a mistake in one ``--set`` does not hide the scenario's other problems.
+    """
     problems = [problem for text in overrides if (problem := _apply_override(tree, text)) is not None]
+    data, source = _flatten(tree)
+    try:
+        loaded = _validated(data, source, name)
+    except ScenarioError as error:
+        raise ScenarioError(problems + error.problems) from None
     if problems:
         raise ScenarioError(problems)
-    resolved, source = _flatten(tree)
-    return _validated(resolved, source, name)
+    return loaded
 
 
 def read_yaml_file(path: str | Path, kind: str) -> tuple[dict[str, Any], dict[KeyPath, Position]]:
