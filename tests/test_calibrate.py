@@ -284,6 +284,18 @@ def test_replicated_particles_and_a_point_chosen_among_rerun_finalists(files: Pa
     (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 3\npoint: best\nfinalists: 3\n", encoding="utf-8")
     with pytest.raises(UsageError, match="other settings"):
         _calibrate(files, "best", resume=True)
+    # So is a prior now rounded to whole numbers, or a fit target read elsewhere: the same bounds and
+    # bands, but not the same statistics.
+    rounded = PARAMS.replace("low: 0, high: 36}", "low: 0, high: 36, integer: true}")
+    assert rounded != PARAMS
+    (files / "tiny.yaml").write_text(rounded + "runs_per_particle: 2\npoint: best\nfinalists: 3\n", encoding="utf-8")
+    with pytest.raises(UsageError, match="other settings"):
+        _calibrate(files, "best", resume=True)
+    (files / "tiny.yaml").write_text(PARAMS + "runs_per_particle: 2\npoint: best\nfinalists: 3\n", encoding="utf-8")
+    (files / "targets.yaml").write_text(TARGETS.replace("measure: entries, aggregate: sum", "measure: exits, aggregate: sum"),
+                                        encoding="utf-8")
+    with pytest.raises(UsageError, match="other settings"):
+        _calibrate(files, "best", resume=True)
 
 
 def test_finalists_rank_by_distance_or_by_the_fit_reports_criteria() -> None:

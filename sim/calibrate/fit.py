@@ -329,6 +329,24 @@ def _run_all(
     return out, sorted(errors)
 
 
+def _checkpoint_context(spec: Any, runs: int, fit_targets: Sequence[Target], scenario_scale: float) -> dict[str, Any]:
+    """What shapes each particle's simulated statistics beyond the priors' bounds and the distance.
+
+    A checkpoint made under other values is refused on resume, so a posterior never mixes
+    generations simulated one way and another: the scale actually run, the runs per particle,
+    which priors are rounded to whole numbers, and where and how each fit target is read.
+    """
+    return {
+        "scale": spec.scale,
+        "scale_run": spec.scale if spec.scale is not None else scenario_scale,
+        "runs_per_particle": runs,
+        "integer": [prior.integer for prior in spec.priors],
+        "targets": [
+            [t.id, t.places, t.measure, t.aggregate, [day.isoformat() for day in t.window]] for t in fit_targets
+        ],
+    }
+
+
 def _target_data(targets: Sequence[Target]) -> tuple[dict[str, Any], ...]:
     return tuple(t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in targets)
 
@@ -611,7 +629,7 @@ def calibrate(
             checkpoint=checkpoint,
             resume=resume,
             progress=on_generation,
-            context={"scale": spec.scale, "runs_per_particle": runs},
+            context=_checkpoint_context(spec, runs, fit_targets, load_scenario(scenario).scenario.scale),
         )
     except _BudgetSpent:
         if not (checkpoint / "state.json").exists():
