@@ -300,9 +300,26 @@ policies:
     with pytest.raises(ScenarioError) as excinfo:
         load_scenario(name)
 
-    # The second is appended (not silently folded into the first), so it is reported.
+    # The second is refused (not silently folded into the first, nor appended half-written).
     assert problems_of(excinfo) == [
-        "child.yaml:5:5: policies.1.id: expected a unique id, found 'finland-closes-to-tourists' twice"
+        "child.yaml:5:5: policies.finland-closes-to-tourists.id: expected a unique id, "
+        "found 'finland-closes-to-tourists' twice (first on line 3)"
+    ]
+
+
+def test_extends_a_parent_item_patched_twice_is_one_line(write_scenario):
+    """Two partial patches of one crossing: one line naming both, not the second's missing keys."""
+    write_scenario(minimal_scenario_yaml(), name="base.yaml")
+    child = """\
+extends: base.yaml
+crossings:
+  - {id: upper-lars, modes: {car: {lanes: 3}}}
+  - {id: upper-lars, modes: {car: {lanes: 4}}}
+"""
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario(write_scenario(child, name="child.yaml"))
+    assert problems_of(excinfo) == [
+        "child.yaml:4:6: crossings.upper-lars.id: expected a unique id, found 'upper-lars' twice (first on line 3)"
     ]
 
 

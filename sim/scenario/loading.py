@@ -791,8 +791,8 @@ def _merge_items(parents: list[_Located], children: list[_Located], path: KeyPat
     """The parent's items, those the child names merged, then the child's others.
 
     A child item merges into the first parent item with its identifier, once: a
-    second child item with the same identifier is appended, so validation
-    reports the duplicate instead of one item silently absorbing the other.
+    second child item patching the same parent item is refused, naming both, rather
+    than one silently absorbing the other (or being appended half-written).
     """
 
     merged = list(parents)
@@ -801,10 +801,17 @@ def _merge_items(parents: list[_Located], children: list[_Located], path: KeyPat
         key = _identifier_of(item)
         if key is not None:
             index.setdefault(key, position)
+    patched: dict[str, _Located] = {}
     for child in children:
         key = _identifier_of(child)
+        if key is not None and key in patched:
+            name = "id" if "id" in child.value else "iso"
+            first, again = patched[key].value[name].position, child.value[name].position
+            message = f"expected a unique {name}, found {key!r} twice (first on line {first[1]})"
+            raise ScenarioError([Problem(*again, _dotted((*path, key, name)), message)])
         if key is not None and key in index:
             at = index.pop(key)
+            patched[key] = child
             _same_kind(merged[at], child, (*path, key))
             merged[at] = _merge(merged[at], child, (*path, key))
         else:
