@@ -13,6 +13,7 @@ Each case is a small world at scale 1 where the answer is exact:
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import sim
 from sim.model.ledger import Decision, Status
@@ -214,3 +215,30 @@ def test_who_is_refused_on_landing_is_flown_back_before_trying_again() -> None:
         assert len(later) == 1
         # y is at the airport left: no travel, so the next arrival is the return flight's landing
         assert legs["arrive"][later[0]] == legs["leave"][leg] + 10.0
+
+
+def test_the_origins_visa_factor_concerns_emigrants_not_regular_travellers() -> None:
+    """Regular travellers take the pool's documents when they have none of their own, but not its origins' visa factor."""
+    from sim.model.policies import DocumentFlag
+
+    def world(**departures: object) -> dict:
+        data = policy_world(
+            days=30,
+            countries=[country("FI", accepts=("schengen_visa_tourist", "schengen_visa_other"))],
+            crossings=[crossing("x", "FI", foot=lanes(50, 0.1))],
+            departures={"pool_persons": 0, "baseline_per_day": 4000, **departures},
+            people={"international_passport_share": 0.5, "schengen_visa_share": 0.2},
+        )
+        data["origins"] = [
+            {"id": "a", "name": "A", "lat": 50.0, "lon": 40.0, "population_weight": 3},
+            {"id": "b", "name": "B", "lat": 50.0, "lon": 40.0, "population_weight": 1, "schengen_visa_factor": 3.0},
+        ]
+        return data
+
+    same = world(baseline_people={"international_passport_share": 0.5, "schengen_visa_share": 0.2, "car_share": 0.0, "can_fly_share": 0.0})
+    for scenario in (world(), same):
+        parties = sim.run(scenario).ledger.parties
+        visa = (parties.documents & int(DocumentFlag.schengen_visa_tourist | DocumentFlag.schengen_visa_other)) != 0
+        by_origin = [visa[parties.origin == k].mean() for k in (0, 1)]
+        # ~30,000 parties from a, ~10,000 from b: a standard error of 0.004 at most
+        assert by_origin == pytest.approx([0.2, 0.2], abs=0.02)

@@ -179,7 +179,7 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
     if pool_persons > 0:
         pool = streams["pool"]
         count = int(pool_persons / mean_size * 1.2) + 32
-        attributes = _attributes(scenario, scenario.people, pool, count)
+        attributes = _attributes(scenario, scenario.people, pool, count, origin_visa_factors=True)
         covered = int(np.searchsorted(np.cumsum(attributes["size"]), pool_persons)) + 1
         attributes = {k: v[:covered] for k, v in attributes.items()}
         thresholds = pool.times.exponential(size=covered)
@@ -214,7 +214,8 @@ def generate_parties(scenario: Scenario, streams: dict[str, Streams], scale: flo
             # Time-rescaling: unit-rate arrivals through the inverse of the cumulative rate.
             grid, cumulative = weekly
             depart = np.interp(np.cumsum(base.times.exponential(1.0, size=count)), cumulative, grid, right=np.inf)
-        attributes = _attributes(scenario, scenario.departures.baseline_people or scenario.people, base, count)
+        mix = scenario.departures.baseline_people or scenario.people
+        attributes = _attributes(scenario, mix, base, count, origin_visa_factors=False)
         parts.append(_component(attributes, depart, BASELINE, base.attempts, horizon))
     columns = [key for key in parts[0][0]] if parts else []
     merged = {key: np.concatenate([p[key] for p, _ in parts]) for key in columns}
@@ -240,9 +241,12 @@ def _weekday_rates(scenario: Scenario, factors: list[float], per_hour: float) ->
 
 
 def _visa_factors(scenario: Scenario) -> np.ndarray:
-    """Per origin, the factor on the pool's visa share, normalised so the pool's overall share is kept.
+    """Per origin, the factor on the pool's visa share among passport holders: a ratio between origins.
 
-    The normalisation is by population weight, before any cap at the passport share.
+    The factors are divided by their mean weighted by population, so an origin at factor
+    ``f`` holds visas ``f / mean`` times as often as the pool's share says, and the pool's
+    share is kept overall, until the passport share caps an origin (every passport holder
+    there holds a visa): the cap then lowers the overall share.
     """
     weights = np.array([o.population_weight for o in scenario.origins])
     factors = np.array([o.schengen_visa_factor for o in scenario.origins])
@@ -264,8 +268,14 @@ def _mean_party_size(scenario: Scenario) -> float:
     return float(sum(g.share * np.dot(g.party_size, sizes) for g in scenario.people.groups))
 
 
-def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: int) -> dict[str, np.ndarray]:
-    """Attributes of ``count`` parties, one row of uniforms each (row i is party i's)."""
+def _attributes(
+    scenario: Scenario, mix: DocumentMix, streams: Streams, count: int, *, origin_visa_factors: bool
+) -> dict[str, np.ndarray]:
+    """Attributes of ``count`` parties, one row of uniforms each (row i is party i's).
+
+    ``origin_visa_factors``: whether the origins' ``schengen_visa_factor`` applies (to the
+    pool's would-be emigrants, not to regular travellers, whatever mix they take).
+    """
     people = scenario.people
     u = streams.attributes.random(size=(count, 9))
     group_pick = np.searchsorted(np.cumsum([g.share for g in people.groups]), u[:, 0], side="right")
@@ -283,7 +293,7 @@ def _attributes(scenario: Scenario, mix: DocumentMix, streams: Streams, count: i
     visa_given_passport = (
         mix.schengen_visa_share / mix.international_passport_share if mix.international_passport_share else 0.0
     )
-    if mix is people:
+    if origin_visa_factors:
         visa_given_passport = visa_given_passport * _visa_factors(scenario)[origin]
     visa = passport & (u[:, 4] < visa_given_passport)
     tourist = u[:, 5] < mix.schengen_visa_tourist_share

@@ -291,9 +291,11 @@ class Origin(_Strict):
         1.0,
         ge=0,
         description=(
-            "Would-be emigrants from here hold Schengen visas this many times as often as the pool's"
-            " people.schengen_visa_share says (capped by their passports); the pool's shares are kept overall"
-            " by scaling the other origins."
+            "How often would-be emigrants from here hold Schengen visas, relative to the other origins: the"
+            " factors are divided by their population-weighted mean, so the pool's people.schengen_visa_share"
+            " is kept overall, unless an origin's share reaches its passport share (every passport holder"
+            " there holds a visa), which caps it and lowers the overall share. Regular travellers are not"
+            " concerned."
         ),
     )
 
