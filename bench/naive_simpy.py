@@ -223,7 +223,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
             if car[i] and alt_car_parties[a]:
                 score += leave_car
             if option_value:
-                score += option_value[(car[i], can_fly[i], documents[i], group[i])][a]
+                # the ways on open to it on the far side: without its car, once across without it
+                score += option_value[(car[i] and alt_car[a], can_fly[i], documents[i], group[i])][a]
             if score > best_score:
                 best, best_score = a, score
         return best
@@ -303,6 +304,8 @@ def simulate_naive(scenario: object, *, scale: float, seed: int) -> NaiveResult:
             if rng.random() >= people.rechoose_share:
                 state[i] = failed
                 return
+            if failed == Status.REFUSED_HOME and flight[a]:
+                yield env.timeout(flight[a])  # refused on landing: flown back first
             where, place, stop, avoid = FROM_CROSSING, alt_crossing[a], failed, a
         state[i] = stop
 

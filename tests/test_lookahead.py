@@ -15,7 +15,7 @@ import pytest
 
 import sim
 from sim.model.lookahead import onward_option_value
-from model_scenarios import country, crossing, lanes, policy_world
+from model_scenarios import country, crossing, day, lanes, policy_world
 
 # Two countries (0: X, 1: Y), three alternatives: home -> X, home -> Y, X -> Z (the way on).
 _CROSSING = np.array([0, 1, 2])
@@ -129,3 +129,36 @@ def test_only_those_whose_options_differ_choose_differently(myopic: sim.Result, 
     # Fliers only ever switch towards X.
     switched = to_x_m[fly_m] != to_x_a[fly_a]
     assert switched.any() and to_x_a[fly_a][switched].all()
+
+
+def test_a_party_that_would_leave_its_car_looks_ahead_without_it() -> None:
+    """Into GE by car, or on foot leaving the car; on from GE to AM (appeal 5) by car only.
+
+    Looking ahead, the car lane gains AM's value and the foot lanes none (a walker has no car
+    on the far side), so fewer walk than when nobody looks ahead (at 1: 407 against 914; when
+    the walkers were credited with the car's ways on, 1,097 walked and went home for want of one).
+    """
+    fixed_day = {"distribution": "fixed", "mean": 1}
+
+    def world(weight: float) -> dict:
+        return policy_world(
+            days=10,
+            countries=[country("GE", dwell_days=fixed_day, onward_share=1.0), country("KZ", appeal=0.0),
+                       country("AM", appeal=5.0)],
+            crossings=[
+                crossing("to-ge", "GE", hours=5, car=lanes(1, 30), foot={**lanes(5, 1), "car_parties": True}),
+                crossing("to-kz", "KZ", hours=5, car=lanes(1, 30)),
+                crossing("ge-am", "AM", from_="GE", lon=42, car=lanes(5, 1)),
+            ],
+            departures={"pool_persons": 2000, "shocks": [{"id": "s", "date": day(0), "peak_per_day": 1.0, "half_life_days": 2}]},
+            people={"car_share": 1.0},
+            choice={"onward_option_weight": weight, "leave_car_utility": -1.0},
+        )
+
+    def walkers(weight: float) -> int:
+        legs = sim.run(world(weight)).ledger.legs
+        return int(((legs["attempt"] == 0) & (legs["alt"] == 1)).sum())  # alternative 1: to-ge on foot
+
+    myopic, ahead = walkers(0.0), walkers(1.0)
+    assert myopic > 500
+    assert ahead < 0.75 * myopic

@@ -470,3 +470,19 @@ def test_messages_for_lengths_and_choices():
         "expected one of exponential, lognormal, gamma, fixed, found 'normal' (did you mean 'lognormal'?)",
         "policies.finland-closes-to-tourists.kind: expected this key (one of closure, entry, exit_screening, capacity, stay_limit, asylum, announcement), found nothing",
     ]
+
+
+def test_extends_a_country_patched_twice_is_named_by_its_iso(write_scenario):
+    """Countries are named by ``iso``: the second patch names it, even with an ``id`` beside it."""
+    write_scenario(minimal_scenario_yaml(), name="base.yaml")
+    child = """\
+extends: base.yaml
+countries:
+  - {iso: KZ, appeal: 1}
+  - {iso: KZ, id: 7, appeal: 2}
+"""
+    with pytest.raises(ScenarioError) as excinfo:
+        load_scenario(write_scenario(child, name="child.yaml"))
+    assert problems_of(excinfo) == [
+        "child.yaml:4:6: countries.KZ.iso: expected a unique iso, found 'KZ' twice (first on line 3)"
+    ]

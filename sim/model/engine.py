@@ -485,8 +485,11 @@ class _Engine:
         if self._car_parties_anywhere:
             total += self.scenario.choice.leave_car_utility * (alts.car_parties[alt] & car[row])
         if self._option_value is not None:
-            # The option table's rows are _usable's without the country left: the party's kind within it.
-            total += self._option_value[kind[row] % len(self._option_value), alt]
+            # The option table's rows are _usable's without the country left: the party's kind
+            # within it, with the car it will have on the far side (none, once across without it).
+            across = kind[row] % len(self._option_value)
+            across -= (car[row] & ~alts.car[alt]) * (2 * _DOCUMENT_MASKS * self._n_groups)
+            total += self._option_value[across, alt]
         return choose_pairs(row, alt, total, parties.draws(party, attempt, "choice"), self._alternative_numbers)
 
     def _usable_table(self) -> np.ndarray:

@@ -48,7 +48,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import ValidationError
 from ruamel.yaml import YAML
@@ -60,6 +60,7 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.messages import (
+    IDENTIFIER_KEYS,
     KeyPath,
     Position,
     describe,
@@ -805,10 +806,9 @@ def _merge_items(parents: list[_Located], children: list[_Located], path: KeyPat
     for child in children:
         key = _identifier_of(child)
         if key is not None and key in patched:
-            name = "id" if "id" in child.value else "iso"
-            first, again = patched[key].value[name].position, child.value[name].position
-            message = f"expected a unique {name}, found {key!r} twice (first on line {first[1]})"
-            raise ScenarioError([Problem(*again, _dotted((*path, key, name)), message)])
+            first, again = _identifier_key(patched[key]), _identifier_key(child)
+            message = f"expected a unique {again.name}, found {key!r} twice (first on line {first.located.position[1]})"
+            raise ScenarioError([Problem(*again.located.position, _dotted((*path, key, again.name)), message)])
         if key is not None and key in index:
             at = index.pop(key)
             patched[key] = child
@@ -817,6 +817,20 @@ def _merge_items(parents: list[_Located], children: list[_Located], path: KeyPat
         else:
             merged.append(child)
     return merged
+
+
+class _Key(NamedTuple):
+    name: str
+    located: _Located
+
+
+def _identifier_key(item: _Located) -> _Key:
+    """The key that gives ``item`` its identifier (as :func:`identifier` chooses it), and its value."""
+    for name in IDENTIFIER_KEYS:
+        value = item.value.get(name)
+        if value is not None and isinstance(value.value, str) and value.value:
+            return _Key(name, value)
+    raise AssertionError("an item without an identifier was taken for a duplicate")
 
 
 def _same_kind(parent: _Located, child: _Located, path: KeyPath) -> None:
