@@ -60,12 +60,12 @@ from ruamel.yaml.scalarbool import ScalarBoolean
 
 from sim.scenario.errors import Problem, ScenarioError
 from sim.scenario.messages import (
-    IDENTIFIER_KEYS,
     KeyPath,
     Position,
     describe,
     did_you_mean,
     identifier,
+    identifier_key,
     problem_at,
     validation_problems,
 )
@@ -826,11 +826,10 @@ class _Key(NamedTuple):
 
 def _identifier_key(item: _Located) -> _Key:
     """The key that gives ``item`` its identifier (as :func:`identifier` chooses it), and its value."""
-    for name in IDENTIFIER_KEYS:
-        value = item.value.get(name)
-        if value is not None and isinstance(value.value, str) and value.value:
-            return _Key(name, value)
-    raise AssertionError("an item without an identifier was taken for a duplicate")
+    name = identifier_key({key: value.value for key, value in item.value.items()})
+    if name is None:
+        raise AssertionError("an item without an identifier was taken for a duplicate")
+    return _Key(name, item.value[name])
 
 
 def _same_kind(parent: _Located, child: _Located, path: KeyPath) -> None:

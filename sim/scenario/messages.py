@@ -39,6 +39,7 @@ __all__ = [
     "Position",
     "SourceMap",
     "identifier",
+    "identifier_key",
     "did_you_mean",
     "describe",
     "describe_key",
@@ -127,11 +128,18 @@ def identifier(item: Any) -> str | None:
         (or, failing that, ``iso``).
     """
 
+    key = identifier_key(item)
+    return None if key is None else item[key]
+
+
+def identifier_key(item: Any) -> str | None:
+    """Which key gives a list item its identifier (:func:`identifier`): ``id`` or ``iso``, or ``None``."""
+
     if isinstance(item, Mapping):
         for key in IDENTIFIER_KEYS:
             value = item.get(key)
             if isinstance(value, str) and value:
-                return value
+                return key
     return None
 
 
